@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class TrainingConfig(AppConfig):
+    """Training runs: the Celery tasks that train compiled graphs and the websocket that streams their metrics."""
+
+    name = "training"
+    default_auto_field = "django.db.models.BigAutoField"

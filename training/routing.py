@@ -1,0 +1,3 @@
+"""Websocket routes, mounted by config.asgi under AllowedHostsOriginValidator and AuthMiddlewareStack."""
+
+websocket_urlpatterns = []
