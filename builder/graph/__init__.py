@@ -1,0 +1,13 @@
+"""The graph core, in plain Python with no Django: schema, layer registry, validation with shape inference,
+compilation to a torch.nn.Module, and code export. The web app, the workers, the CLI and the tests all
+call these same functions.
+"""
+
+from .codegen import GraphInvalid, compile_graph, generate_source
+from .errors import GraphError
+from .layers import LAYERS, registry_document
+from .schema import CURRENT_VERSION, parse_json, published_schema
+from .validate import Analysis, Limits, analyze
+
+__all__ = ["LAYERS", "CURRENT_VERSION", "Analysis", "GraphError", "GraphInvalid", "Limits", "analyze",
+           "compile_graph", "generate_source", "parse_json", "published_schema", "registry_document"]

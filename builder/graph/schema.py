@@ -1,0 +1,206 @@
+"""The netgraph document: its JSON Schema, parsing, migration of older versions, and structural checks.
+
+The structural schema below is what documents are validated against; `published_schema()` adds each layer
+type's parameter schema from the registry, so the published contract and the checks cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import jsonschema
+
+from .errors import GraphError
+from .layers import LAYERS
+
+FORMAT = "netgraph"
+CURRENT_VERSION = 1
+
+# Upgrades from version N to N + 1, applied in turn on load, so a graph saved today still opens after the
+# format grows. Version 1 is the first, so there is nothing to upgrade yet.
+MIGRATIONS: dict[int, Any] = {}
+
+_ID = {"type": "string", "minLength": 1, "maxLength": 64}
+
+STRUCTURE = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "netgraph",
+    "description": "A neural network as a directed acyclic graph of PyTorch layers.",
+    "type": "object",
+    "required": ["format", "version", "nodes", "edges"],
+    "additionalProperties": False,
+    "properties": {
+        "format": {"const": FORMAT},
+        "version": {"type": "integer", "minimum": 1},
+        "name": {"type": "string", "maxLength": 200},
+        "description": {"type": "string", "maxLength": 5000},
+        "meta": {"type": "object", "description": "Free-form editor state (viewport and the like)."},
+        "nodes": {"type": "array", "items": {"$ref": "#/$defs/node"}},
+        "edges": {"type": "array", "items": {"$ref": "#/$defs/edge"}},
+    },
+    "$defs": {
+        "node": {
+            "type": "object",
+            "required": ["id", "type"],
+            "additionalProperties": False,
+            "properties": {
+                "id": _ID,
+                "type": {"type": "string", "minLength": 1, "maxLength": 64},
+                "label": {"type": "string", "maxLength": 200},
+                "params": {"type": "object"},
+                "position": {
+                    "type": "object",
+                    "required": ["x", "y"],
+                    "additionalProperties": False,
+                    "properties": {"x": {"type": "number"}, "y": {"type": "number"}},
+                },
+            },
+        },
+        "edge": {
+            "type": "object",
+            "required": ["source", "target"],
+            "additionalProperties": False,
+            "properties": {
+                "id": {"type": "string", "maxLength": 200},
+                "source": _ID,
+                "target": _ID,
+                "port": {"type": "integer", "minimum": 0, "maximum": 1000,
+                         "description": "Which input of a multi-input node this edge feeds; "
+                                        "without it, inputs are taken in edge order."},
+            },
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    type: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Edge:
+    index: int
+    source: str
+    target: str
+    port: int | None = None
+
+
+@dataclass
+class Graph:
+    name: str = ""
+    nodes: dict[str, Node] = field(default_factory=dict)
+    edges: list[Edge] = field(default_factory=list)
+
+
+def published_schema() -> dict:
+    """The JSON Schema of a graph document, with every layer type's parameters spelled out."""
+    schema = json.loads(json.dumps(STRUCTURE))
+    schema["$defs"]["params"] = {
+        spec.type: {
+            "type": "object",
+            "description": spec.description,
+            "additionalProperties": False,
+            "properties": {p.name: p.json_schema() for p in spec.params},
+            "required": [p.name for p in spec.params if p.required],
+        }
+        for spec in LAYERS.values()
+    }
+    node = schema["$defs"]["node"]
+    node["properties"]["type"] = {"enum": list(LAYERS)}
+    node["allOf"] = [
+        {"if": {"properties": {"type": {"const": t}}},
+         "then": {"properties": {"params": {"$ref": f"#/$defs/params/{t}"}}}}
+        for t in LAYERS
+    ]
+    return schema
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def parse_json(text: str | bytes) -> tuple[Any, list[GraphError]]:
+    """Parse JSON text strictly (no NaN or Infinity), turning every failure into an error."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant), []
+    except RecursionError:
+        return None, [GraphError("the document is nested too deeply", code="invalid_json")]
+    except (ValueError, UnicodeDecodeError) as exc:
+        return None, [GraphError(f"the document is not valid JSON: {exc}", code="invalid_json")]
+
+
+def migrate(doc: dict) -> tuple[dict, list[GraphError]]:
+    """Bring a document of an older format version up to the current one."""
+    version = doc.get("version")
+    if isinstance(version, int) and not isinstance(version, bool):
+        if version > CURRENT_VERSION:
+            return doc, [GraphError(f"graph format version {version} is newer than this app reads "
+                                    f"(up to {CURRENT_VERSION})", code="unsupported_version")]
+        while version < CURRENT_VERSION:
+            doc = MIGRATIONS[version](doc)
+            version += 1
+    return doc, []
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(STRUCTURE)
+
+
+def _locate(doc: dict, path: list) -> tuple[str | None, int | None, str]:
+    """Name the node or edge an error path points into, and the field inside it."""
+    if len(path) >= 2 and path[0] in ("nodes", "edges") and isinstance(path[1], int):
+        item = doc[path[0]][path[1]]
+        inner = ".".join(str(p) for p in path[2:])
+        if path[0] == "nodes":
+            node_id = item.get("id") if isinstance(item, dict) else None
+            return (node_id if isinstance(node_id, str) else None), None, inner
+        return None, path[1], inner
+    return None, None, ".".join(str(p) for p in path)
+
+
+def check_structure(doc: Any) -> tuple[Graph | None, list[GraphError]]:
+    """Check a parsed document against the schema and build the Graph of its well-formed parts.
+
+    A malformed node or edge is reported and left out, so the rest of the graph is still checked.
+    """
+    if not isinstance(doc, dict):
+        return None, [GraphError("the graph must be a JSON object", code="schema")]
+    doc, errors = migrate(doc)
+    if errors:
+        return None, errors
+    bad_items: set[tuple[str, int]] = set()
+    for err in _validator().iter_errors(doc):
+        path = list(err.absolute_path)
+        node, edge, where = _locate(doc, path)
+        if len(path) >= 2 and path[0] in ("nodes", "edges"):
+            bad_items.add((path[0], path[1]))
+        if node is not None:
+            text = f"node '{node}': {where + ': ' if where else ''}{err.message}"
+        elif edge is not None:
+            text = f"edge {edge}: {where + ': ' if where else ''}{err.message}"
+        else:
+            text = f"{where + ': ' if where else ''}{err.message}"
+        errors.append(GraphError(text, node=node, edge=edge, code="schema"))
+    if not isinstance(doc.get("nodes"), list) or not isinstance(doc.get("edges"), list):
+        return None, errors
+
+    graph = Graph(name=doc.get("name") if isinstance(doc.get("name"), str) else "")
+    for i, raw in enumerate(doc["nodes"]):
+        if ("nodes", i) in bad_items:
+            continue
+        if raw["id"] in graph.nodes:
+            errors.append(GraphError(f"node '{raw['id']}': the id is used by more than one node",
+                                     node=raw["id"], code="duplicate_id"))
+            continue
+        graph.nodes[raw["id"]] = Node(raw["id"], raw["type"], raw.get("params", {}))
+    for i, raw in enumerate(doc["edges"]):
+        if ("edges", i) not in bad_items:
+            graph.edges.append(Edge(i, raw["source"], raw["target"], raw.get("port")))
+    return graph, errors
