@@ -9,6 +9,7 @@ defaults that are safe for local use (see the README's configuration table):
     CSRF_TRUSTED_ORIGINS  comma-separated origins (https://example.org), optional
     DATABASE_URL     any dj-database-url URL; SQLite in var/ by default
     REDIS_URL        Celery broker, result backend and channel layer
+    SECURE_COOKIES   with DEBUG off: send cookies over HTTPS only (true)
     LOG_LEVEL        console log level (INFO)
 """
 
@@ -196,8 +197,9 @@ CELERY_RESULT_EXPIRES = 60 * 60 * 24
 if not DEBUG:
     # Deployed behind a TLS-terminating proxy that sets X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    # Cookies only over HTTPS; SECURE_COOKIES=false only to try a deployment over plain http://localhost.
+    SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_HSTS_SECONDS = 60 * 60 * 24 * 30
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
