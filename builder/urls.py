@@ -1,11 +1,7 @@
-from django.http import HttpResponse
 from django.urls import path
+
+from . import views
 
 app_name = "builder"
 
-
-def home(request):  # placeholder until the pages land
-    return HttpResponse("Network builder")
-
-
-urlpatterns = [path("", home, name="home")]
+urlpatterns = [path("", views.home, name="home")]

@@ -1,11 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from builder.api import api
+
 from . import views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("api/", api.urls),
     path("", include("builder.urls")),
 ]

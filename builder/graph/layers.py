@@ -300,7 +300,7 @@ _register(
                          maximum=1_000_000, required=True),
                int_param("embedding_dim", 64, "Length of each token's vector.", maximum=16384),
                int_param("padding_idx", None, "Token id whose vector stays zero (optional).", minimum=0,
-                         nullable=True)),
+                         maximum=1_000_000, nullable=True)),
               ranks=(1,), rank_hint="T (token ids)", takes_tokens=True,
               build=lambda p, s: Call(nn.Embedding, (p["num_embeddings"], p["embedding_dim"]),
                                       {"padding_idx": p["padding_idx"]})),

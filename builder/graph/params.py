@@ -61,6 +61,8 @@ class Param:
             raise ParamError(f"must be at most {self.maximum:g}, got {value}")
 
     def _check_int(self, value: Any) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # JSON Schema counts 3.0 as an integer, and so does this check
         if not _is_int(value):
             raise ParamError(f"must be an integer, got {value!r}")
         self._check_range(value)
@@ -89,14 +91,15 @@ class Param:
             if len(value) != self.dims:
                 raise ParamError(f"must be an integer or a list of {self.dims} integers, got {value!r}")
             return tuple(self._check_int(v) for v in value)
-        if not _is_int(value):
+        if not (_is_int(value) or isinstance(value, float) and value.is_integer()):
             wanted = f"an integer or a list of {self.dims} integers" if self.dims > 1 else "an integer"
             raise ParamError(f"must be {wanted}, got {value!r}")
         return self._check_int(value)
 
     def _check_shape(self, value: Any) -> tuple[int, ...]:
-        if not isinstance(value, list) or not all(_is_int(v) for v in value):
+        if not isinstance(value, list) or not all(_is_number(v) and float(v).is_integer() for v in value):
             raise ParamError(f"must be a list of integers, got {value!r}")
+        value = [int(v) for v in value]
         if not self.min_length <= len(value) <= self.max_length:
             raise ParamError(
                 f"must have {self.min_length} to {self.max_length} dimensions, got {len(value)}"

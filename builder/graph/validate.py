@@ -240,7 +240,7 @@ def analyze(doc: Any, limits: Limits = Limits()) -> Analysis:
         errors.append(GraphError("the graph has no Input node", code="no_input"))
     for extra in sources[1:]:
         errors.append(GraphError(f"{_name(graph, extra)}: a graph takes one Input, this one has "
-                                 f"{len(sources)} ({', '.join(sources)})", node=extra, code="surplus_input"))
+                                 f"{len(sources)} ({', '.join(sources)})", node=extra, code="multiple_inputs"))
     if not sinks and not any(e.code == "cycle" for e in errors):
         errors.append(GraphError("the graph has no layers after its Input", code="no_output"))
     if len(sinks) > 1:
