@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Body, NinjaAPI, Schema
+from ninja import Body, NinjaAPI, Schema, Status
 from ninja.errors import HttpError
 from ninja.parser import Parser
 from ninja.security import django_auth
@@ -254,7 +254,7 @@ def list_networks(request: HttpRequest):
 @api.post("/networks", response={201: NetworkOut, 400: Problem}, tags=["networks"], summary="Save a new network")
 def create_network(request: HttpRequest, payload: NetworkIn):
     network = Network.create(request.user, payload.name, _storable(payload.graph))
-    return 201, _network_out(network)
+    return Status(201, _network_out(network))
 
 
 @api.get("/networks/{network_id}", response=NetworkOut, tags=["networks"], summary="One of your networks")
@@ -268,8 +268,8 @@ def update_network(request: HttpRequest, network_id: int, payload: NetworkPatch)
     with transaction.atomic():
         network = get_object_or_404(Network.objects.select_for_update(), id=network_id, owner=request.user)
         if payload.base_version is not None and payload.base_version != network.version:
-            return 409, {"detail": f"the network was saved as version {network.version} since version "
-                                   f"{payload.base_version}; reload it before saving"}
+            return Status(409, {"detail": f"the network was saved as version {network.version} since version "
+                                   f"{payload.base_version}; reload it before saving"})
         if payload.name is not None:
             network.name = payload.name
             network.save(update_fields=["name", "updated"])
@@ -281,7 +281,7 @@ def update_network(request: HttpRequest, network_id: int, payload: NetworkPatch)
 @api.delete("/networks/{network_id}", response={204: None}, tags=["networks"], summary="Delete a network")
 def delete_network(request: HttpRequest, network_id: int):
     _own(request, network_id).delete()
-    return 204, None
+    return Status(204, None)
 
 
 @api.get("/networks/{network_id}/versions", response=list[VersionOut], tags=["networks"],
