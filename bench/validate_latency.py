@@ -1,0 +1,101 @@
+"""Server time of POST /api/graphs/validate for residual CNN graphs of 10, 100 and 500 nodes.
+
+Three cases per size: cold (a fresh process cache: every node inferred), repeat (the same graph again) and
+edit (one node's parameter changed, as in the editor). Prints p50/p95/p99 in milliseconds and writes JSON.
+
+    .venv/bin/python bench/validate_latency.py [--repeats N] [--out bench/results/validate.json]
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DATABASE_URL", "sqlite:///:memory:")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth.models import User  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from builder.graph.infer import infer_node, warm_up  # noqa: E402
+
+
+def residual_graph(size: int) -> dict:
+    """Blocks of conv → batch norm → ReLU → Add(skip), then global pooling and a classifier: `size` nodes."""
+    nodes = [{"id": "in", "type": "Input", "params": {"shape": [16, 16, 16]}}]
+    edges = []
+    last = "in"
+    for b in range((size - 3) // 4):
+        ids = [f"conv{b}", f"bn{b}", f"act{b}", f"add{b}"]
+        nodes += [{"id": ids[0], "type": "Conv2d", "params": {"out_channels": 16, "padding": 1}},
+                  {"id": ids[1], "type": "BatchNorm2d", "params": {"eps": 1e-5}},
+                  {"id": ids[2], "type": "ReLU"}, {"id": ids[3], "type": "Add"}]
+        edges += [{"source": last, "target": ids[0]}, {"source": ids[0], "target": ids[1]},
+                  {"source": ids[1], "target": ids[2]}, {"source": ids[2], "target": ids[3]},
+                  {"source": last, "target": ids[3]}]
+        last = ids[3]
+    for extra in range(size - 3 - len(nodes) + 1):  # top up to exactly `size` nodes
+        nodes.append({"id": f"relu{extra}", "type": "ReLU"})
+        edges.append({"source": last, "target": f"relu{extra}"})
+        last = f"relu{extra}"
+    nodes += [{"id": "gap", "type": "GlobalAvgPool"}, {"id": "out", "type": "Linear", "params": {"out_features": 10}}]
+    edges += [{"source": last, "target": "gap"}, {"source": "gap", "target": "out"}]
+    return {"format": "netgraph", "version": 1, "name": f"bench {size}", "nodes": nodes, "edges": edges}
+
+
+def timed(client: Client, doc: dict) -> float:
+    body = json.dumps(doc)
+    start = time.perf_counter()
+    response = client.post("/api/graphs/validate", body, content_type="application/json")
+    elapsed = time.perf_counter() - start
+    assert response.status_code == 200 and response.json()["valid"], response.content[:300]
+    return elapsed * 1000
+
+
+def percentiles(samples: list[float]) -> dict:
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return {"p50": round(cuts[49], 2), "p95": round(cuts[94], 2), "p99": round(cuts[98], 2), "n": len(samples)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=40)
+    parser.add_argument("--out", default="bench/results/validate.json")
+    args = parser.parse_args()
+
+    call_command("migrate", verbosity=0)
+    client = Client()
+    client.force_login(User.objects.create_user("bench"))
+    warm_up()
+    results = {}
+    for size in (10, 100, 500):
+        doc = residual_graph(size)
+        cold, repeat, edit = [], [], []
+        for i in range(args.repeats):
+            infer_node.cache_clear()
+            cold.append(timed(client, doc))
+            repeat.append(timed(client, doc))
+            doc["nodes"][1 + 4 * (i % ((size - 3) // 4)) + 1]["params"]["eps"] = 1e-5 * (2 + i)
+            edit.append(timed(client, doc))
+        results[size] = {"nodes": len(doc["nodes"]), "cold": percentiles(cold), "repeat": percentiles(repeat),
+                         "edit": percentiles(edit)}
+    print(f"{'nodes':>5}  {'case':<6}  {'p50 ms':>7}  {'p95 ms':>7}  {'p99 ms':>7}")
+    for size, cases in results.items():
+        for case in ("cold", "repeat", "edit"):
+            c = cases[case]
+            print(f"{cases['nodes']:>5}  {case:<6}  {c['p50']:>7}  {c['p95']:>7}  {c['p99']:>7}")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
