@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -12,7 +12,11 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-@worker_process_init.connect
+@worker_init.connect
 def import_torch_at_worker_start(**_kwargs):
-    """Pay torch's multi-second import when a worker process starts, not inside its first task."""
+    """Pay torch's multi-second import once when the worker starts, not inside its first task.
+
+    worker_init runs in the main process before the pool forks, so every pool process inherits the
+    imported module (a pool process that spends more than 4 s in worker_process_init is killed).
+    """
     import torch  # noqa: F401
