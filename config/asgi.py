@@ -13,7 +13,10 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from builder.graph.infer import warm_up  # noqa: E402
 from training.routing import websocket_urlpatterns  # noqa: E402
+
+warm_up()  # each layer type's first call costs 30-900 ms: pay it here, not on a user's first edit
 
 application = ProtocolTypeRouter(
     {
