@@ -65,11 +65,12 @@ def export_onnx(path: Path, analysis: Analysis, state: dict, sample_input: torch
 
     Some layers may not export, or not faithfully: then no file is written and the report says why.
     """
-    # A fresh float32 copy in eval mode: the trained model stays untouched (and possibly on its GPU), and
-    # this is exactly the model the bundle's model.py and weights rebuild.
+    # A fresh CPU copy in eval mode, so the trained model stays untouched (and possibly on its GPU); it is
+    # float32 whatever the weights' dtype, as load_state_dict copies them into its float32 parameters. It is
+    # exactly the model that the bundle's model.py and weights rebuild.
     model = compile_graph(analysis)
     model.load_state_dict(state)
-    model.float().eval()
+    model.eval()
     source = analysis.shapes[analysis.input_node]
     inputs = sample_input.detach().cpu().to(getattr(torch, source.dtype))
 
