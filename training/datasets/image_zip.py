@@ -8,7 +8,7 @@ from pathlib import PurePosixPath
 import numpy as np
 
 from .base import Dataset, DatasetError, UploadLimits
-from .images import GRAY_MODES, open_image, pixels
+from .images import GRAY_MODES, open_image, pixel_limit, pixels
 from .options import whole
 from .safezip import SafeZip
 
@@ -16,6 +16,11 @@ BYTES_PER_VALUE = 4  # float32
 
 
 def load_image_zip(archive: SafeZip, options: dict, limits: UploadLimits, name: str, title: str) -> Dataset:
+    with pixel_limit(limits.max_image_pixels):
+        return _load(archive, options, limits, name, title)
+
+
+def _load(archive: SafeZip, options: dict, limits: UploadLimits, name: str, title: str) -> Dataset:
     samples, classes = _class_files(archive)
     # First pass reads headers only: the channel count and the memory needed are known before decoding.
     headers = [(image.mode, (image.height, image.width)) for image in
@@ -43,8 +48,8 @@ def load_image_zip(archive: SafeZip, options: dict, limits: UploadLimits, name: 
 def _class_files(archive: SafeZip) -> tuple[list[tuple[str, zipfile.ZipInfo]], list[str]]:
     """(class, entry) for every file, sorted by path, and the sorted class names."""
     files = sorted(archive.files, key=lambda info: info.filename)
-    paths = [PurePosixPath(info.filename).parts for info in files]
-    folders = [PurePosixPath(folder).parts for folder in archive.folders]
+    paths = [_parts(info.filename) for info in files]
+    folders = [_parts(folder) for folder in archive.folders]
     # Zipping a folder wraps the class folders in it: that one top folder is not a class.
     wrapped = len({parts[0] for parts in paths + folders}) == 1 and any(len(parts) > 2 for parts in paths)
     skip = 1 if wrapped else 0
@@ -62,6 +67,10 @@ def _class_files(archive: SafeZip) -> tuple[list[tuple[str, zipfile.ZipInfo]], l
         found = f"only the class folder '{classes[0]}'" if classes else "no images"
         raise DatasetError(f"the ZIP holds {found}; it needs one folder per class, at least two")
     return samples, classes
+
+
+def _parts(name: str) -> tuple[str, ...]:
+    return PurePosixPath(name.replace("\\", "/")).parts  # some Windows tools write backslashes
 
 
 def _size(options: dict, first: tuple[int, int], limits: UploadLimits) -> tuple[int, int]:

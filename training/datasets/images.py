@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -13,10 +15,20 @@ from .base import DatasetError
 GRAY_MODES = ("L", "1")
 
 
+@contextmanager
+def pixel_limit(max_pixels: int) -> Iterator[None]:
+    """Pillow's own bomb check at our limit while decoding (it also guards frames and embedded sizes that the
+    header doesn't show), then back to the process's setting, which other code may rely on."""
+    previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, max_pixels
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
+
+
 def open_image(data: bytes, label: str, max_pixels: int) -> Image.Image:
-    """The image with only its header read: its size and mode are known, its pixels not yet decoded."""
-    # Pillow's own check also guards the frames and embedded sizes that the header doesn't show.
-    Image.MAX_IMAGE_PIXELS = max_pixels
+    """The image with only its header read: its size and mode are known, its pixels not yet decoded.
+    Call it inside `pixel_limit(max_pixels)`."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the check below says it plainly
         try:
