@@ -8,7 +8,10 @@ import pytest
 from training.datasets import DatasetError, UploadLimits, load_upload
 
 
-def load(tmp_path, text, options=None, limits=UploadLimits(), kind="csv", filename="data.csv"):
+DEFAULTS = UploadLimits()
+
+
+def load(tmp_path, text, options=None, limits=DEFAULTS, kind="csv", filename="data.csv"):
     path = tmp_path / filename
     path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
     return load_upload(path, kind, options or {}, limits, "upload-1", "My table")
@@ -90,7 +93,7 @@ def test_semicolons_tabs_quotes_bom_and_blank_lines_are_read(tmp_path):
 
 def test_the_description_and_preview_are_json(tmp_path):
     dataset = load(tmp_path, "a,b,label\n1,x,cat\n2,y,dog\n")
-    assert "2 rows of data.csv: 3 features from 2 columns, target 'label'" == dataset.description
+    assert dataset.description == "2 rows of data.csv: 3 features from 2 columns, target 'label'"
     preview = dataset.preview()
     assert json.loads(json.dumps(preview)) == preview and preview["class_counts"] == {"cat": 1, "dog": 1}
 
@@ -104,7 +107,7 @@ def test_a_csv_is_detected_without_a_kind(tmp_path):
     ("", {}, "the CSV file is empty"),
     ("\n \n", {}, "the CSV file is empty"),
     ("a,b\n", {}, "the CSV file has a header but no data rows"),
-    ("a,b,label\n1,2,x\n3,4\n", {}, "row 3 has 2 values; the header has 3 columns"),
+    ("a,b,label\n1,2,x\n3,4\n", {}, "the row on line 3 has 2 values; the header has 3 columns"),
     ("a,b\n1,x\n2,x\n", {}, r"the target column 'b' has a single class \('x'\); classification needs at least two"),
     ("a,b\n1,x\n2,\n", {}, "the target column 'b' is empty on line 3"),
     ("a,b\n1,0.5\n2,nan\n", {}, "the target column 'b' is empty on line 3"),

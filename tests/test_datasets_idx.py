@@ -159,7 +159,8 @@ def test_a_failed_download_leaves_no_partial_file(tmp_path, monkeypatch):
     spec = IDX_DATASETS["mnist"]
     monkeypatch.setitem(IDX_DATASETS, "mnist", type(spec)(spec.title, spec.description, spec.classes,
                                                           (tmp_path / "nowhere").as_uri() + "/"))
-    with pytest.raises(DatasetError, match="could not download file://.*train-images-idx3-ubyte.gz"):
+    with pytest.raises(DatasetError, match="could not download file://.*train-images-idx3-ubyte.gz: .*Put the four "
+                                           "IDX files in .*, or upload a ZIP holding them instead"):
         load_idx_dataset("mnist", tmp_path / "cache", download=True)
     assert list((tmp_path / "cache" / "mnist").iterdir()) == []
 

@@ -67,11 +67,11 @@ def test_bad_token_ids_are_refused(X, message, tmp_path):
 
 
 @pytest.mark.parametrize("arrays, message", [
-    ({"X": np.ones((2, 2))}, r"the NPZ file has no array 'y' \(it has X\); save the features as X and the targets as y"),
+    ({"X": np.ones((2, 2))}, r"the NPZ file has no array 'y' \(it has X\); save the features as X and the targets"),
     ({"features": np.ones((2, 2)), "labels": np.ones(2)}, r"no array 'X' \(it has features, labels\)"),
     ({"X": np.ones((3, 2)), "y": np.arange(2)}, "X has 3 samples but y has 2"),
     ({"X": np.ones((0, 2)), "y": np.arange(0)}, "X and y hold no samples"),
-    ({"X": np.ones(3), "y": np.arange(3)}, r"X has shape \(3,\); it needs at least 2 dimensions, the first one counting"),
+    ({"X": np.ones(3), "y": np.arange(3)}, r"X has shape \(3,\); it needs at least 2 dimensions, the first one"),
     ({"X": np.ones((1, 2)), "y": np.array(1)}, r"y has shape \(\); it needs at least 1 dimensions"),
     ({"X": np.ones((1, 1, 1, 1, 2)), "y": np.arange(1)}, r"array 'X' has shape \(1, 1, 1, 1, 2\); at most 4 dim"),
     ({"X": np.array([["a", "b"]]), "y": np.arange(1)}, "array 'X' holds <U1 values; only numeric arrays are accepted"),

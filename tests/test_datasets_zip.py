@@ -27,7 +27,10 @@ def write_zip(path, files, method=zipfile.ZIP_DEFLATED):
     return path
 
 
-def load(path, options=None, limits=UploadLimits(), kind=None):
+DEFAULTS = UploadLimits()
+
+
+def load(path, options=None, limits=DEFAULTS, kind=None):
     return load_upload(path, kind, options or {}, limits, "upload-2", "Pictures")
 
 
@@ -85,7 +88,7 @@ def _jpeg(size):
 def test_the_image_size_option_sets_every_size(tmp_path):
     dataset = load(two_classes(tmp_path), {"image_size": [8, 5]})
     assert dataset.input_shape == (1, 8, 5)
-    assert "3 images in 2 classes, grayscale 8×5" == dataset.description
+    assert dataset.description == "3 images in 2 classes, grayscale 8×5"
 
 
 @pytest.mark.parametrize("value, message", [

@@ -73,7 +73,7 @@ class Dataset:
         counts = {}
         if self.task == "classification":
             tally = np.bincount(self.y, minlength=len(self.classes))
-            counts = {name: int(count) for name, count in zip(self.classes, tally)}
+            counts = {name: int(count) for name, count in zip(self.classes, tally, strict=True)}
         return {"samples": samples, "class_counts": counts}
 
     def _label(self, i: int):

@@ -25,7 +25,7 @@ def check_fit(doc: dict, info: dict) -> dict:
         # The output depends on the Input, so it is judged as it will be once the Input is fixed.
         analysis = analyze(apply_fixes(doc, fixes))
         if not analysis.valid:
-            return _result(problems + [f"with the Input changed to fit {title}, the network has errors: "
+            return _result([*problems, f"with the Input changed to fit {title}, the network has errors: "
                                        f"{_errors(analysis)}"], fixes)
     node = analysis.output_node
     layer = analysis.graph.nodes[node].type

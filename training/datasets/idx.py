@@ -14,6 +14,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 import numpy as np
 
@@ -59,7 +60,7 @@ def read_idx(source: Path | str | bytes, *, name: str | None = None,
         raise DatasetError(f"{label} is not a valid gzip file: {exc}") from None
 
 
-def _parse(stream: io.RawIOBase, label: str, max_bytes: int) -> np.ndarray:
+def _parse(stream: BinaryIO, label: str, max_bytes: int) -> np.ndarray:
     header = stream.read(4)
     if len(header) < 4 or header[:2] != b"\0\0":
         raise DatasetError(f"{label} is not an IDX file: it does not start with the IDX magic number "
@@ -108,7 +109,7 @@ def idx_dataset(name: str, sources: dict[str, tuple[str, bytes]],
     train, test = arrays["train-images-idx3-ubyte"], arrays["t10k-images-idx3-ubyte"]
     if train.shape[1:] != test.shape[1:]:
         raise DatasetError(f"the training images are {_size(train)} but the test images are {_size(test)}")
-    X = (np.concatenate([train, test])[:, None] / 255.0).astype(np.float32)
+    X = np.concatenate([train, test])[:, None].astype(np.float32) / np.float32(255)
     y = np.concatenate([arrays["train-labels-idx1-ubyte"], arrays["t10k-labels-idx1-ubyte"]]).astype(np.int64)
     return Dataset(name=name, title=spec.title, description=spec.description, X=X, y=y,
                    task="classification", classes=list(spec.classes), kind="image")
@@ -145,9 +146,13 @@ def load_idx_dataset(name: str, cache_dir: Path | str, download: bool = False) -
     if missing and not download:
         raise DatasetError(f"{spec.title} is not available: {', '.join(missing)} (plain or .gz) not found in "
                            f"{folder}, and downloading is off. Upload a ZIP holding the four IDX files instead.")
-    for file in missing:
-        fetch(spec.mirror + file + ".gz", folder / (file + ".gz"))
-        found[file] = file + ".gz"
+    try:
+        for file in missing:
+            fetch(spec.mirror + file + ".gz", folder / (file + ".gz"))
+            found[file] = file + ".gz"
+    except DatasetError as exc:
+        raise DatasetError(f"{exc}. Put the four IDX files in {folder}, or upload a ZIP holding them "
+                           "instead.") from None
     return idx_dataset(name, {file: (str(folder / entry), _read(folder / entry)) for file, entry in found.items()})
 
 

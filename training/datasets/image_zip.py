@@ -54,7 +54,7 @@ def _class_files(archive: SafeZip) -> tuple[list[tuple[str, zipfile.ZipInfo]], l
     wrapped = len({parts[0] for parts in paths + folders}) == 1 and any(len(parts) > 2 for parts in paths)
     skip = 1 if wrapped else 0
     samples = []
-    for info, parts in zip(files, paths):
+    for info, parts in zip(files, paths, strict=True):
         if len(parts) - skip < 2:
             raise DatasetError(f"'{info.filename}' is not inside a class folder: the ZIP must hold one folder "
                                "per class, each with that class's images")
