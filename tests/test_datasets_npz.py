@@ -76,8 +76,9 @@ def test_bad_token_ids_are_refused(X, message, tmp_path):
     ({"X": np.ones((1, 1, 1, 1, 2)), "y": np.arange(1)}, r"array 'X' has shape \(1, 1, 1, 1, 2\); at most 4 dim"),
     ({"X": np.array([["a", "b"]]), "y": np.arange(1)}, "array 'X' holds <U1 values; only numeric arrays are accepted"),
     ({"X": np.ones((2, 2), np.complex64), "y": np.arange(2)}, "array 'X' holds complex64 values"),
-    ({"X": np.array([[1.0, np.nan]]), "y": np.arange(1)}, "array 'X' contains NaN or infinite values"),
-    ({"X": np.ones((2, 1)), "y": np.array([1.0, np.inf])}, "array 'y' contains NaN or infinite values"),
+    ({"X": np.array([[1.0, np.nan]]), "y": np.arange(1)}, "array 'X' contains NaN, infinite values, or values too"),
+    ({"X": np.ones((2, 1)), "y": np.array([1.0, np.inf])}, "array 'y' contains NaN, infinite values"),
+    ({"X": np.array([[1e39]]), "y": np.arange(1)}, "array 'X' contains .* values too large for float32"),
     ({"X": np.ones((2, 1)), "y": np.array([[1, 2], [3, 4]])}, r"integer y holds class labels, so it must have shape "
                                                               r"\(N,\); it has shape \(2, 2\)"),
     ({"X": np.ones((2, 1)), "y": np.array([3, 3])}, r"y has a single class \(3\); classification needs at least two"),

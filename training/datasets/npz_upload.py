@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import io
+import zipfile
 
 import numpy as np
 
-from .base import Dataset, DatasetError, UploadLimits
+from .base import Dataset, DatasetError
 from .features import encode_labels
 from .options import check_keys
 from .safezip import SafeZip
 
 NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floats
 MAX_DIMS = 4
+FLOAT32_MAX = np.finfo(np.float32).max
 KIND_BY_RANK = {2: "tabular", 3: "sequence", 4: "image"}  # (N, F), (N, T, F), (N, C, H, W)
 
 
-def load_npz(archive: SafeZip, options: dict, limits: UploadLimits, name: str, title: str) -> Dataset:
+def load_npz(archive: SafeZip, options: dict, name: str, title: str) -> Dataset:
     check_keys(options, ("tokens",), "an NPZ upload")
     members = {info.filename.removesuffix(".npy"): info for info in archive.files}
     for key in ("X", "y"):
@@ -39,7 +41,7 @@ def load_npz(archive: SafeZip, options: dict, limits: UploadLimits, name: str, t
                    kind=kind)
 
 
-def _array(archive: SafeZip, info, key: str) -> np.ndarray:
+def _array(archive: SafeZip, info: zipfile.ZipInfo, key: str) -> np.ndarray:
     """One array, its header read and checked before its data is."""
     stream = io.BytesIO(archive.read(info))
     try:
@@ -61,8 +63,9 @@ def _array(archive: SafeZip, info, key: str) -> np.ndarray:
         array = np.load(stream, allow_pickle=False)
     except (ValueError, EOFError) as exc:
         raise DatasetError(f"array '{key}' is damaged: {exc}") from None
-    if dtype.kind == "f" and not np.isfinite(array).all():
-        raise DatasetError(f"array '{key}' contains NaN or infinite values")
+    # NaN fails the comparison too; values past float32's range would turn infinite when cast.
+    if dtype.kind == "f" and not (np.abs(array) <= FLOAT32_MAX).all():
+        raise DatasetError(f"array '{key}' contains NaN, infinite values, or values too large for float32")
     return array
 
 

@@ -31,7 +31,7 @@ def load_upload(path: Path, kind: str | None, options: dict, limits: UploadLimit
         return load_csv(path, options, limits, name, title)
     with SafeZip(path, limits) as archive:
         if chosen == "npz" or (kind is None and _holds_arrays(archive)):
-            return load_npz(archive, options, limits, name, title)
+            return load_npz(archive, options, name, title)
         check_keys(options, ("image_size", "dataset"), "a ZIP upload")
         idx_files = find_idx_files(info.filename for info in archive.files)
         if len(idx_files) == len(FILES):
