@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_init
+from celery.signals import worker_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -20,3 +20,11 @@ def import_torch_at_worker_start(**_kwargs):
     imported module (a pool process that spends more than 4 s in worker_process_init is killed).
     """
     import torch  # noqa: F401
+
+
+@worker_ready.connect
+def reap_lost_runs(**_kwargs):
+    """Runs left running by a worker that died are marked failed (and resumable) when a worker starts."""
+    from training.runs import reap_lost_runs
+
+    reap_lost_runs()

@@ -127,6 +127,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Tests share their database with a real worker and server process: it must be a file, not memory.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
     # The web server and a Celery worker write at the same time: WAL plus IMMEDIATE transactions
     # and a lock timeout keep SQLite from answering "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -160,7 +162,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
-MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns about a missing one before the first collectstatic
 
 # Redis: one URL for the Celery broker, its result backend and the Channels layer.
@@ -222,3 +224,14 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Training runs.
+RUN_TIME_LIMIT = int(os.environ.get("RUN_TIME_LIMIT", 6 * 3600))  # seconds a run may train
+RUN_HEARTBEAT_TIMEOUT = int(os.environ.get("RUN_HEARTBEAT_TIMEOUT", 60))  # silence after which a run is lost
+RUNS_MAX_ACTIVE_PER_USER = int(os.environ.get("RUNS_MAX_ACTIVE_PER_USER", 4))  # queued or running at once
+DATASET_CACHE_DIR = Path(os.environ.get("DATASET_CACHE_DIR", VAR_DIR / "datasets"))
+DATASET_DOWNLOADS = env_bool("DATASET_DOWNLOADS", True)  # fetch MNIST once into the cache if missing
+UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 50_000_000))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5_000_000  # JSON bodies (graphs); files go through UPLOAD_MAX_BYTES
+# A Redis message stays invisible while its (acked-late) task runs: longer than any run may take.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": RUN_TIME_LIMIT + 3600}

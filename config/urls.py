@@ -2,8 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 
 from builder.api import api
+from training.api import router as training_api
 
 from . import views
+
+api.add_router("", training_api)
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -7,6 +7,9 @@ and stopped when the session ends. CI sets REDIS_URL to its own Redis.
 
 import atexit
 import os
+import tempfile
+
+import pytest
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM would refuse to run there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -31,3 +34,42 @@ def pytest_report_header(config):
 def pytest_unconfigure(config):
     if _embedded_redis is not None:
         _embedded_redis.stop()
+
+
+# Runs and their artifacts go to a throwaway folder; a lost worker is noticed after a few seconds.
+os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="netbuilder-media-"))
+os.environ.setdefault("RUN_HEARTBEAT_TIMEOUT", "5")
+
+
+@pytest.fixture(scope="session")
+def service_env(django_db_setup, django_db_blocker):
+    """The environment of a worker or server process that uses the test database and Redis."""
+    from django.db import connection
+
+    from tests.services import database_url
+
+    with django_db_blocker.unblock():
+        url = database_url(connection.settings_dict)
+    return {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.fixture(scope="session")
+def worker(service_env):
+    """A real Celery worker process consuming both queues."""
+    from tests.services import Worker
+
+    process = Worker(service_env)
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def server(service_env):
+    """A real Daphne server (HTTP and websockets) on a free port."""
+    from tests.services import Server
+
+    process = Server(service_env)
+    process.start()
+    yield process
+    process.stop()

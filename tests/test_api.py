@@ -200,13 +200,21 @@ def test_the_openapi_document_describes_every_route(openapi, api):
                 ("/api/networks/{network_id}", "patch"), ("/api/networks/{network_id}", "delete"),
                 ("/api/networks/{network_id}/versions", "get"),
                 ("/api/networks/{network_id}/versions/{number}", "get"),
-                ("/api/networks/{network_id}/export", "get")}
+                ("/api/networks/{network_id}/export", "get"),
+                ("/api/datasets", "get"), ("/api/datasets", "post"), ("/api/datasets/{key}", "get"),
+                ("/api/datasets/{key}", "delete"), ("/api/datasets/{key}/fit", "post"),
+                ("/api/training/config", "get"), ("/api/runs", "get"), ("/api/runs", "post"),
+                ("/api/runs/{run_id}", "get"), ("/api/runs/{run_id}/events", "get"),
+                ("/api/runs/{run_id}/cancel", "post"), ("/api/runs/{run_id}/resume", "post"),
+                ("/api/runs/{run_id}/checkpoints", "get"), ("/api/runs/{run_id}/fork", "post"),
+                ("/api/runs/{run_id}/files/{name}", "get")}
     assert documented == expected
     graph_schema = openapi["components"]["schemas"]["NetGraph"]
     assert graph_schema["$defs"]["params"]["Conv2d"]["properties"]["out_channels"]["minimum"] == 1
     assert api.get("/api/graphs/schema").json()["$defs"]["params"] == graph_schema["$defs"]["params"]
     examples = conforms(openapi, api.get("/api/examples"), "/api/examples", "get")
-    assert [e["slug"] for e in examples] == ["seed_cnn", "lstm_classifier", "residual_cnn", "text_classifier"]
+    assert [e["slug"] for e in examples] == ["seed_cnn", "lstm_classifier", "residual_cnn", "text_classifier",
+                                            "digits_cnn"]
 
 
 def test_the_api_docs_page_loads_nothing_from_other_hosts(api):

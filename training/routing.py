@@ -1,3 +1,5 @@
-"""Websocket routes, mounted by config.asgi under AllowedHostsOriginValidator and AuthMiddlewareStack."""
+from django.urls import path
 
-websocket_urlpatterns = []
+from .consumers import RunConsumer
+
+websocket_urlpatterns = [path("ws/runs/<int:run_id>/", RunConsumer.as_asgi())]

@@ -86,7 +86,7 @@ def generate_source(analysis: Analysis, header: bool = True) -> str:
             f"# {title}: a PyTorch model exported by Netbuilder.",
             "# It needs only PyTorch. Load trained weights with:",
             f"#     model = {cls}()",
-            '#     model.load_state_dict(torch.load("weights.pt", weights_only=True))',
+            '#     model.load_state_dict(torch.load("state_dict.pt", weights_only=True))',
         ]
     lines += [
         "import torch",

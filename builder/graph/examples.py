@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 FOLDER = Path(__file__).with_name("examples")
-ORDER = ("seed_cnn", "lstm_classifier", "residual_cnn", "text_classifier")
+ORDER = ("seed_cnn", "lstm_classifier", "residual_cnn", "text_classifier", "digits_cnn")
 
 
 def _load(slug: str) -> dict:

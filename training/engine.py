@@ -1,0 +1,266 @@
+"""The training loop: one code path for the Celery worker, the `train` command and the benchmarks.
+
+Fast by construction: the dataset is moved to the device once and batched by index; losses accumulate on
+the device and are read (one sync) only when metrics are emitted, about ten times a second; everything that
+talks to the outside world is a hook called at those moments, never inside the step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from builder.graph import analyze, compile_graph
+
+from .datasets import Dataset
+
+EVAL_BATCH = 1024
+STEP_EVENTS_PER_SECOND = 10
+
+
+class Hooks:
+    """What a run tells the world and asks of it. The defaults do nothing."""
+
+    def emit(self, kind: str, data: dict) -> None:
+        """A metrics event: "step" (batched step losses) or "epoch"."""
+
+    def should_stop(self) -> bool:
+        """Polled once per step: true when the user asked to stop."""
+        return False
+
+    def save_checkpoint(self, epoch: int, state: dict) -> None:
+        """Called after every epoch (and on stop) with everything needed to resume exactly.
+
+        The state holds the live tensors: serialize it before returning.
+        """
+
+
+@dataclass
+class Result:
+    history: list[dict] = field(default_factory=list)
+    best: dict | None = None
+    stopped_early: bool = False
+    cancelled: bool = False
+
+    @property
+    def final(self) -> dict | None:
+        return self.history[-1] if self.history else None
+
+
+def pick_device(choice: str) -> torch.device:
+    if choice in ("auto", "cuda") and torch.cuda.is_available():
+        return torch.device("cuda")
+    if choice in ("auto", "mps") and torch.backends.mps.is_available():
+        return torch.device("mps")
+    if choice not in ("auto", "cpu"):
+        raise ValueError(f"device '{choice}' is not available on this machine")
+    return torch.device("cpu")
+
+
+def build_model(graph: dict, seed: int) -> tuple[Any, nn.Module]:
+    """Compile a graph with seeded initial weights, so a seed gives the same model everywhere."""
+    analysis = analyze(graph)
+    if not analysis.valid:
+        raise ValueError("; ".join(e.message for e in analysis.errors))
+    torch.manual_seed(seed)
+    return analysis, compile_graph(analysis)
+
+
+def split(n: int, val_split: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    n_val = min(n - 1, max(1, round(n * val_split))) if val_split > 0 else 0
+    return order[n_val:], order[:n_val]
+
+
+def _loss_function(name: str, task: str) -> nn.Module:
+    if name == "auto":
+        name = "cross_entropy" if task == "classification" else "mse"
+    return {"cross_entropy": nn.CrossEntropyLoss, "mse": nn.MSELoss, "l1": nn.L1Loss,
+            "huber": nn.HuberLoss}[name]()
+
+
+def _optimizer(model: nn.Module, c: dict) -> torch.optim.Optimizer:
+    if c["optimizer"] == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=c["lr"], momentum=c["momentum"],
+                               weight_decay=c["weight_decay"])
+    cls = torch.optim.AdamW if c["optimizer"] == "adamw" else torch.optim.Adam
+    return cls(model.parameters(), lr=c["lr"], weight_decay=c["weight_decay"])
+
+
+def _scheduler(optimizer: torch.optim.Optimizer, c: dict, steps_per_epoch: int):
+    if c["schedule"] == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, c["step_size"], c["gamma"])
+    if c["schedule"] == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, c["epochs"])
+    if c["schedule"] == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, c["lr"], epochs=c["epochs"],
+                                                   steps_per_epoch=steps_per_epoch)
+    return None
+
+
+class Trainer:
+    """Trains one model on one in-memory dataset with one checked config (training.config.check_config)."""
+
+    def __init__(self, model: nn.Module, data: Dataset, config: dict, hooks: Hooks | None = None):
+        self.config, self.hooks, self.task = config, hooks or Hooks(), data.task
+        self.device = pick_device(config["device"])
+        self.model = model.to(self.device)
+        train_idx, val_idx = split(len(data.X), config["val_split"], config["seed"])
+        x, y = torch.from_numpy(data.X), torch.from_numpy(data.y)
+        self.x_train, self.y_train = x[train_idx].to(self.device), y[train_idx].to(self.device)
+        self.x_val, self.y_val = x[val_idx].to(self.device), y[val_idx].to(self.device)
+        self.steps_per_epoch = math.ceil(len(self.x_train) / config["batch_size"])
+        self.loss_fn = _loss_function(config["loss"], self.task)
+        self.optimizer = _optimizer(self.model, config)
+        self.scheduler = _scheduler(self.optimizer, config, self.steps_per_epoch)
+        self.per_step_schedule = config["schedule"] == "onecycle"
+        self.autocast = self.device.type == "cuda" and config["mixed_precision"]
+        self.shuffle = torch.Generator().manual_seed(config["seed"] + 1)
+        self.epoch, self.global_step, self.result = 0, 0, Result()
+        self.best_val, self.bad_epochs = math.inf, 0
+
+    # --- checkpoints ----------------------------------------------------------------------------------
+
+    def state(self) -> dict:
+        return {"epoch": self.epoch, "global_step": self.global_step, "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict() if self.scheduler else None,
+                "shuffle_rng": self.shuffle.get_state(), "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None,
+                "history": list(self.result.history), "best": self.result.best, "best_val": self.best_val,
+                "bad_epochs": self.bad_epochs}
+
+    def resume(self, state: dict) -> None:
+        """Continue exactly where `state` (a checkpoint from `state()`) left off."""
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler and state["scheduler"]:
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.shuffle.set_state(state["shuffle_rng"])
+        torch.set_rng_state(state["torch_rng"])
+        if state["cuda_rng"] is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        self.epoch, self.global_step = state["epoch"], state["global_step"]
+        self.result.history, self.result.best = list(state["history"]), state["best"]
+        self.best_val, self.bad_epochs = state["best_val"], state["bad_epochs"]
+
+    # --- the loop -------------------------------------------------------------------------------------
+
+    def run(self) -> Result:
+        c = self.config
+        started = time.monotonic()
+        first_epoch = self.epoch
+        while self.epoch < c["epochs"]:
+            train = self._train_epoch()
+            if train is None:
+                self.result.cancelled = True
+                self.hooks.save_checkpoint(self.epoch, self.state())
+                break
+            metrics = {"epoch": self.epoch + 1, **train, **self._evaluate(),
+                       "lr": self.optimizer.param_groups[0]["lr"]}
+            if self.scheduler and not self.per_step_schedule:
+                self.scheduler.step()
+            self.epoch += 1
+            done = self.epoch - first_epoch
+            metrics["eta_s"] = round((time.monotonic() - started) / done * (c["epochs"] - self.epoch), 1)
+            self.result.history.append(metrics)
+            self._track_best(metrics)
+            self.hooks.emit("epoch", metrics)
+            self.hooks.save_checkpoint(self.epoch, self.state())
+            if c["early_stopping"] and self.bad_epochs >= c["early_stopping"]:
+                self.result.stopped_early = True
+                break
+        return self.result
+
+    def _train_epoch(self) -> dict | None:
+        """One pass over the training data; None if the user stopped it."""
+        c, model = self.config, self.model
+        model.train()
+        order = torch.randperm(len(self.x_train), generator=self.shuffle).to(self.device)
+        loss_sum = torch.zeros((), device=self.device)
+        correct = torch.zeros((), device=self.device, dtype=torch.long)
+        pending: list[torch.Tensor] = []  # step losses not yet emitted: read in one sync
+        started = last_emit = time.monotonic()
+        interval = 1 / STEP_EVENTS_PER_SECOND
+        seen = 0
+        for step in range(self.steps_per_epoch):
+            index = order[step * c["batch_size"]:(step + 1) * c["batch_size"]]
+            xb, yb = self.x_train.index_select(0, index), self.y_train.index_select(0, index)
+            with self._precision():
+                out = model(xb)
+                loss = self.loss_fn(out.float(), yb)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if c["grad_clip"]:
+                nn.utils.clip_grad_norm_(model.parameters(), c["grad_clip"])
+            self.optimizer.step()
+            if self.per_step_schedule:
+                self.scheduler.step()
+            self.global_step += 1
+            seen += len(index)
+            loss = loss.detach()
+            loss_sum += loss * len(index)
+            if self.task == "classification":
+                correct += (out.argmax(1) == yb).sum()
+            pending.append(loss)
+            now = time.monotonic()
+            if now - last_emit >= interval or step == self.steps_per_epoch - 1:
+                first = self.global_step - len(pending) + 1
+                losses = torch.stack(pending).tolist()
+                self.hooks.emit("step", {"epoch": self.epoch + 1, "step": step + 1,
+                                         "steps_per_epoch": self.steps_per_epoch,
+                                         "losses": [[first + i, v] for i, v in enumerate(losses)],
+                                         "samples_per_s": round(seen / max(now - started, 1e-9), 1)})
+                pending, last_emit = [], now
+            if self.hooks.should_stop():
+                return None
+        elapsed = time.monotonic() - started
+        metrics = {"train_loss": (loss_sum / seen).item(), "samples_per_s": round(seen / elapsed, 1),
+                   "epoch_time_s": round(elapsed, 3)}
+        if self.task == "classification":
+            metrics["train_accuracy"] = correct.item() / seen
+        return metrics
+
+    @torch.no_grad()
+    def _evaluate(self) -> dict:
+        if not len(self.x_val):
+            return {}
+        self.model.eval()
+        loss_sum = torch.zeros((), device=self.device)
+        correct = torch.zeros((), device=self.device, dtype=torch.long)
+        abs_err = torch.zeros((), device=self.device)
+        for start in range(0, len(self.x_val), EVAL_BATCH):
+            xb, yb = self.x_val[start:start + EVAL_BATCH], self.y_val[start:start + EVAL_BATCH]
+            with self._precision():
+                out = self.model(xb).float()
+            loss_sum += self.loss_fn(out, yb) * len(xb)
+            if self.task == "classification":
+                correct += (out.argmax(1) == yb).sum()
+            else:
+                abs_err += (out - yb).abs().mean() * len(xb)
+        n = len(self.x_val)
+        metrics = {"val_loss": (loss_sum / n).item()}
+        if self.task == "classification":
+            metrics["val_accuracy"] = correct.item() / n
+        else:
+            metrics["val_mae"] = (abs_err / n).item()
+        return metrics
+
+    def _precision(self):
+        # A disabled autocast still costs microseconds per step; on the CPU skip it entirely.
+        if self.autocast:
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _track_best(self, metrics: dict) -> None:
+        score = metrics.get("val_loss", metrics["train_loss"])
+        if score < self.best_val:
+            self.best_val, self.bad_epochs, self.result.best = score, 0, dict(metrics)
+        else:
+            self.bad_epochs += 1

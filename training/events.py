@@ -1,0 +1,118 @@
+"""Run events: stored in the database (the durable record), then sent to the run's channel-layer group.
+
+The worker publishes from a background thread with one persistent event loop, so the training step only
+appends to a queue; the same thread keeps the run's heartbeat and notices a cancel request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import OperationalError, close_old_connections
+from django.utils import timezone
+
+from .models import Run
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 1.0
+DB_RETRY_SECONDS = 30.0  # a briefly unavailable database is waited for, then the event is given up
+
+
+def group_name(run_id: int) -> str:
+    return f"run-{run_id}"
+
+
+async def _send(run_id: int, message: dict) -> None:
+    await get_channel_layer().group_send(group_name(run_id), {"type": "run.event", "event": message})
+
+
+def publish(run: Run, kind: str, data: dict) -> dict:
+    """Store and broadcast one event from a web request (outside the worker's publisher thread)."""
+    message = run.add_event(kind, data).message()
+    try:
+        async_to_sync(_send)(run.pk, message)
+    except Exception:  # the stored event is replayed to clients; the live feed recovers on reconnect
+        log.warning("could not broadcast event %s of run %s", message["seq"], run.pk, exc_info=True)
+    return message
+
+
+def status_data(run: Run) -> dict:
+    return {"status": run.status, "queue_position": run.queue_position(), "device": run.device,
+            "worker": run.worker, "error": run.error, "epochs_done": run.epochs_done}
+
+
+class Publisher:
+    """A worker-side thread that stores and broadcasts a run's events in order, and keeps its heartbeat."""
+
+    def __init__(self, run: Run):
+        self.run = run
+        self.stop_requested = threading.Event()
+        self._queue: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._main, name=f"publisher-run-{run.pk}", daemon=True)
+
+    def start(self) -> "Publisher":
+        self._thread.start()
+        return self
+
+    def put(self, kind: str, data: dict) -> None:
+        self._queue.put((kind, data))
+
+    def close(self) -> None:
+        """Deliver everything queued, then stop the thread."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _main(self) -> None:
+        loop = asyncio.new_event_loop()
+        try:
+            last_beat = 0.0
+            while True:
+                try:
+                    item = self._queue.get(timeout=HEARTBEAT_SECONDS)
+                except queue.Empty:
+                    item = ()
+                if item is None:
+                    break
+                if item:
+                    self._deliver(loop, *item)
+                if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
+                    self._with_retry(self._beat)
+                    last_beat = time.monotonic()
+        finally:
+            loop.close()
+            close_old_connections()
+
+    def _beat(self) -> None:
+        Run.objects.filter(pk=self.run.pk).update(heartbeat=timezone.now())
+        if Run.objects.filter(pk=self.run.pk, cancel_requested=True).exists():
+            self.stop_requested.set()
+
+    def _deliver(self, loop: asyncio.AbstractEventLoop, kind: str, data: dict) -> None:
+        event = self._with_retry(lambda: self.run.add_event(kind, data))
+        if event is None:
+            return
+        try:
+            loop.run_until_complete(_send(self.run.pk, event.message()))
+        except Exception:
+            log.warning("could not broadcast event %s of run %s", event.seq, self.run.pk, exc_info=True)
+
+    def _with_retry(self, action):
+        deadline = time.monotonic() + DB_RETRY_SECONDS
+        delay = 0.1
+        while True:
+            try:
+                return action()
+            except OperationalError:
+                close_old_connections()
+                if time.monotonic() > deadline:
+                    log.exception("database unavailable; an event of run %s was not stored", self.run.pk)
+                    return None
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)

@@ -1,0 +1,66 @@
+"""python manage.py train GRAPH.json --dataset NAME [--epochs N --batch-size B --lr X --device D --out DIR]
+
+Trains in this process with the same engine as the workers, prints one JSON line per epoch, and writes the
+download bundle to DIR. Nothing is stored in the database.
+"""
+
+import json
+from pathlib import Path
+
+import torch
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from builder.graph import parse_json
+from training.bundle import write_bundle
+from training.config import ConfigError, check_config
+from training.datasets import DatasetError, check_fit, load_dataset
+from training.engine import Hooks, Trainer, build_model
+
+
+class PrintEpochs(Hooks):
+    def __init__(self, write):
+        self.write = write
+
+    def emit(self, kind: str, data: dict) -> None:
+        if kind == "epoch":
+            self.write(json.dumps(data))
+
+
+class Command(BaseCommand):
+    help = "Train a graph on a built-in dataset; print one JSON line per epoch and write the bundle."
+
+    def add_arguments(self, parser):
+        parser.add_argument("graph", type=Path)
+        parser.add_argument("--dataset", required=True, help="a built-in dataset: digits, iris, spirals, ...")
+        parser.add_argument("--epochs", type=int)
+        parser.add_argument("--batch-size", type=int, dest="batch_size")
+        parser.add_argument("--lr", type=float)
+        parser.add_argument("--device", choices=["auto", "cuda", "mps", "cpu"])
+        parser.add_argument("--seed", type=int)
+        parser.add_argument("--out", type=Path, default=Path("bundle"), help="folder for the bundle (./bundle)")
+
+    def handle(self, *args, **options):
+        try:
+            doc, errors = parse_json(options["graph"].read_text())
+        except OSError as exc:
+            raise CommandError(f"cannot read {options['graph']}: {exc.strerror}") from None
+        if errors:
+            raise CommandError(errors[0].message)
+        overrides = {k: options[k] for k in ("epochs", "batch_size", "lr", "device", "seed") if options[k] is not None}
+        try:
+            config = check_config(overrides)
+            data = load_dataset(options["dataset"], seed=config["seed"], cache_dir=settings.DATASET_CACHE_DIR,
+                                download=settings.DATASET_DOWNLOADS)
+            verdict = check_fit(doc, data.info())
+            if not verdict["fits"]:
+                raise CommandError("the graph does not fit the dataset:\n" + "\n".join(verdict["problems"]))
+            analysis, model = build_model(doc, config["seed"])
+            trainer = Trainer(model, data, config, PrintEpochs(self.stdout.write))
+        except (ConfigError, DatasetError, ValueError) as exc:
+            raise CommandError(str(exc)) from None
+        result = trainer.run()
+        metrics = {"final": result.final, "best": result.best, "stopped_early": result.stopped_early}
+        report = write_bundle(options["out"], trainer.model.cpu().float(), analysis, doc, config, metrics,
+                              torch.from_numpy(data.X[:4]))
+        self.stderr.write(f"bundle written to {options['out']}/ ({', '.join(sorted(report['files']))})")

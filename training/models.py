@@ -1,0 +1,105 @@
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import F
+from django.utils import timezone
+
+
+class UploadedDataset(models.Model):
+    """A user's own data file (CSV, NPZ or a ZIP of images), parsed on upload and again by the worker."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="datasets")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10)
+    file = models.FileField(upload_to="datasets/")
+    options = models.JSONField(default=dict)
+    info = models.JSONField(default=dict)  # Dataset.info() at upload time
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    @property
+    def key(self) -> str:
+        return f"upload-{self.pk}"
+
+
+class Run(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="runs")
+    network = models.ForeignKey("builder.Network", on_delete=models.CASCADE, related_name="runs")
+    network_version = models.PositiveIntegerField()
+    graph = models.JSONField()  # frozen: later edits of the network do not change a run
+    dataset = models.CharField(max_length=100)  # a built-in name, or "upload-<id>"
+    config = models.JSONField()
+    queue = models.CharField(max_length=10, default="cpu")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    created = models.DateTimeField(auto_now_add=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+    attempt = models.PositiveIntegerField(default=1)  # a queued message of an older attempt is ignored
+    worker = models.CharField(max_length=200, blank=True)
+    device = models.CharField(max_length=100, blank=True)
+    error = models.TextField(blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    epochs_done = models.PositiveIntegerField(default=0)
+    best_metrics = models.JSONField(null=True, blank=True)
+    final_metrics = models.JSONField(null=True, blank=True)
+    artifacts = models.JSONField(default=dict)  # file name -> size, and the ONNX check report
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="forks")
+    parent_epoch = models.PositiveIntegerField(null=True, blank=True)
+    event_seq = models.PositiveIntegerField(default=0)  # the last sequence number given to an event
+
+    class Meta:
+        ordering = ["-created"]
+
+    def storage_path(self, name: str) -> str:
+        return f"runs/{self.pk}/{name}"
+
+    def checkpoint_path(self, epoch: int) -> str:
+        return self.storage_path(f"checkpoints/epoch-{epoch:04d}.pt")
+
+    @property
+    def duration_s(self) -> float | None:
+        if not self.started:
+            return None
+        return round(((self.finished or timezone.now()) - self.started).total_seconds(), 1)
+
+    def queue_position(self) -> int | None:
+        """1 for the next run to start in its queue, counting the runs queued before it."""
+        if self.status != self.Status.QUEUED:
+            return None
+        ahead = Run.objects.filter(queue=self.queue, status=self.Status.QUEUED, created__lt=self.created)
+        return ahead.count() + 1
+
+    def add_event(self, kind: str, data: dict) -> "RunEvent":
+        """Store an event with the run's next sequence number (safe with several writers)."""
+        with transaction.atomic():
+            Run.objects.filter(pk=self.pk).update(event_seq=F("event_seq") + 1)
+            seq = Run.objects.values_list("event_seq", flat=True).get(pk=self.pk)
+            return RunEvent.objects.create(run_id=self.pk, seq=seq, kind=kind, data=data)
+
+
+class RunEvent(models.Model):
+    """One message of the live-metrics protocol, kept so a page opened later replays the whole run."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    kind = models.CharField(max_length=10)
+    data = models.JSONField()
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["seq"]
+        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="one_event_per_seq")]
+
+    def message(self) -> dict:
+        return {"type": self.kind, "run": self.run_id, "seq": self.seq, **self.data}
