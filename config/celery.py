@@ -1,5 +1,6 @@
 """The Celery app. Workers: `celery -A config worker -Q cpu,gpu` (see scripts/run.py, docker-compose.yml)."""
 
+import logging
 import os
 
 from celery import Celery
@@ -27,4 +28,7 @@ def reap_lost_runs(**_kwargs):
     """Runs left running by a worker that died are marked failed (and resumable) when a worker starts."""
     from training.runs import reap_lost_runs
 
-    reap_lost_runs()
+    try:
+        reap_lost_runs()
+    except Exception:  # a database not migrated yet must not keep the worker from serving
+        logging.getLogger(__name__).exception("could not check for lost runs")

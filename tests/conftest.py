@@ -1,44 +1,12 @@
-"""Test-session setup.
+"""Fixtures for real services: a Celery worker and a Daphne server on the test database and Redis.
 
-REDIS_URL: when it is not set (a laptop's `make test`), an embedded redis-server is started here, at
-import time — pytest loads this conftest before pytest-django loads the settings, which read REDIS_URL —
-and stopped when the session ends. CI sets REDIS_URL to its own Redis.
+The environment they share (Redis, media folder, timeouts) is set up by tests/environment.py, a plugin that
+pytest loads before pytest-django reads the settings.
 """
 
-import atexit
 import os
-import tempfile
 
 import pytest
-
-# Playwright's sync API runs an event loop in the test thread; Django's ORM would refuse to run there.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-_embedded_redis = None
-
-if not os.environ.get("REDIS_URL"):
-    from config.embedded_redis import EmbeddedRedis
-
-    _embedded_redis = EmbeddedRedis()
-    atexit.register(_embedded_redis.stop)  # also on an interrupted session
-    _embedded_redis.start()
-    os.environ["REDIS_URL"] = _embedded_redis.url
-
-
-def pytest_report_header(config):
-    if _embedded_redis is not None:
-        return f"redis: embedded at {_embedded_redis.url}"
-    return f"redis: {os.environ.get('REDIS_URL')}"
-
-
-def pytest_unconfigure(config):
-    if _embedded_redis is not None:
-        _embedded_redis.stop()
-
-
-# Runs and their artifacts go to a throwaway folder; a lost worker is noticed after a few seconds.
-os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="netbuilder-media-"))
-os.environ.setdefault("RUN_HEARTBEAT_TIMEOUT", "5")
 
 
 @pytest.fixture(scope="session")
@@ -59,9 +27,11 @@ def worker(service_env):
     from tests.services import Worker
 
     process = Worker(service_env)
-    process.start()
-    yield process
-    process.stop()
+    try:
+        process.start()
+        yield process
+    finally:
+        process.stop()
 
 
 @pytest.fixture(scope="session")
@@ -70,6 +40,8 @@ def server(service_env):
     from tests.services import Server
 
     process = Server(service_env)
-    process.start()
-    yield process
-    process.stop()
+    try:
+        process.start()
+        yield process
+    finally:
+        process.stop()

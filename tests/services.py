@@ -12,7 +12,7 @@ import uuid
 from collections import deque
 from pathlib import Path
 
-from config.embedded_redis import free_port, port_accepts
+from config.embedded_redis import die_with_parent, free_port, port_accepts
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +48,8 @@ class Service:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(self.argv, env=self.env, cwd=ROOT, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                                     stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                                     preexec_fn=die_with_parent)  # never outlives the test session
         threading.Thread(target=self._read, args=(self.proc,), daemon=True).start()
 
     def _read(self, proc: subprocess.Popen) -> None:
@@ -83,8 +84,11 @@ class Worker(Service):
         from config.celery import app
 
         super().start()
-        wait_until(lambda: self.proc.poll() is not None or app.control.ping(timeout=0.5), 90,
-                   "the Celery worker to answer a ping")
+        try:
+            wait_until(lambda: self.proc.poll() is not None or app.control.ping(timeout=0.5), 90,
+                       "the Celery worker to answer a ping")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.log()}") from None
         assert self.proc.poll() is None, self.log()
 
 
