@@ -266,3 +266,25 @@ def test_the_train_command_prints_epochs_and_writes_the_bundle(tmp_path):
     assert [line["epoch"] for line in lines] == [1, 2, 3]
     assert {"train_loss", "val_loss", "val_accuracy", "samples_per_s"} <= set(lines[0])
     assert {p.name for p in (tmp_path / "out").iterdir()} >= {"bundle.zip", "model.py", "weights.safetensors"}
+
+
+def test_a_finished_model_can_be_tried_on_a_validation_sample_or_a_typed_input(ada):
+    run = start(ada, epochs=4)
+    wait_for(ada, run["id"], ["succeeded"])
+    samples = ada.get(f"/api/runs/{run['id']}/samples?n=5").json()
+    assert len(samples) == 5 and np.array(samples[0]["x"]).shape == (1, 8, 8)
+    right = 0
+    for sample in samples:
+        answer = post(ada, f"/api/runs/{run['id']}/predict", {"x": sample["x"]}).json()
+        assert answer["classes"] == [str(d) for d in range(10)] and abs(sum(answer["probabilities"]) - 1) < 1e-5
+        right += answer["predicted"] == sample["label"]
+    assert right >= 4
+    wrong = post(ada, f"/api/runs/{run['id']}/predict", {"x": [[1, 2, 3]]})
+    assert wrong.status_code == 400 and "this model takes [1, 8, 8]" in wrong.json()["detail"]
+    assert post(login("mallory"), f"/api/runs/{run['id']}/predict", {"x": samples[0]["x"]}).status_code == 404
+
+
+def test_a_model_is_not_tried_before_it_has_trained(ada):
+    run = start(ada, epochs=500)
+    response = post(ada, f"/api/runs/{run['id']}/predict", {"x": [[[0] * 8] * 8]})
+    assert response.status_code == 409 and "no trained model yet" in response.json()["detail"]

@@ -74,6 +74,7 @@ class RunOut(Schema):
     network_id: int
     network_version: int
     dataset: str
+    dataset_info: dict[str, Any]
     config: dict[str, Any]
     status: str
     queue: str
@@ -239,8 +240,8 @@ def create_run(request: HttpRequest, payload: RunIn):
     _active_limit(request)
     with transaction.atomic():
         run = Run.objects.create(owner=request.user, network=network, network_version=network.version,
-                                 graph=network.graph, dataset=payload.dataset, config=config,
-                                 queue=runs.queue_for(config))
+                                 graph=network.graph, dataset=payload.dataset, dataset_info=listing["info"],
+                                 config=config, queue=runs.queue_for(config))
         _queue(run)
     return Status(201, _run_out(run))
 
@@ -316,7 +317,8 @@ def fork_run(request: HttpRequest, run_id: int, payload: ForkIn):
     _active_limit(request)
     with transaction.atomic():
         run = Run.objects.create(owner=request.user, network=parent.network, network_version=parent.network_version,
-                                 graph=parent.graph, dataset=parent.dataset, config=config,
+                                 graph=parent.graph, dataset=parent.dataset, dataset_info=parent.dataset_info,
+                                 config=config,
                                  queue=runs.queue_for(config), parent=parent, parent_epoch=epoch)
         _queue(run)
     return Status(201, _run_out(run))
@@ -331,3 +333,44 @@ def download(request: HttpRequest, run_id: int, name: str):
     stem = f"run{run.pk}-"
     return FileResponse(default_storage.open(run.storage_path(f"artifacts/{name}"), "rb"), as_attachment=True,
                         filename=stem + name, content_type=DOWNLOADS[name])
+
+
+# --- trying a trained model ---------------------------------------------------------------------------
+
+class PredictIn(Schema):
+    x: list[Any] = Field(description="One sample, shaped like the network's Input (without the batch dimension).")
+
+
+class PredictOut(Schema):
+    output: list[Any]
+    probabilities: list[float] | None = None
+    classes: list[str] = []
+    predicted: str | None = None
+
+
+def _finished(request: HttpRequest, run_id: int) -> Run:
+    run = _own_run(request, run_id)
+    if "state_dict.pt" not in run.artifacts.get("files", {}):
+        raise HttpError(409, f"run {run.pk} has no trained model yet (it is {run.status})")
+    return run
+
+
+@router.get("/runs/{run_id}/samples", response={200: list[dict[str, Any]], 409: Detail},
+            summary="Validation samples of a finished run's dataset, to try the model on")
+def samples(request: HttpRequest, run_id: int, n: int = 12):
+    run = _finished(request, run_id)
+    data = runs.load_run_dataset(run.dataset, run.owner_id, run.config["seed"])
+    _, val = runs.split_indices(len(data.X), run.config)
+    chosen = (val if len(val) else range(len(data.X)))[: max(1, min(n, 100))]
+    return [{"x": data.X[i].tolist(), "label": data.classes[data.y[i]] if data.classes else data.y[i].tolist()}
+            for i in map(int, chosen)]
+
+
+@router.post("/runs/{run_id}/predict", response={200: PredictOut, 400: Detail, 409: Detail},
+             summary="Run a finished model on one input: its output and, for a classifier, class probabilities")
+def predict(request: HttpRequest, run_id: int, payload: PredictIn):
+    run = _finished(request, run_id)
+    try:
+        return runs.predict(run, payload.x)
+    except ValueError as exc:
+        raise HttpError(400, str(exc)) from None

@@ -38,6 +38,7 @@ class Run(models.Model):
     network_version = models.PositiveIntegerField()
     graph = models.JSONField()  # frozen: later edits of the network do not change a run
     dataset = models.CharField(max_length=100)  # a built-in name, or "upload-<id>"
+    dataset_info = models.JSONField(default=dict)  # Dataset.info(): task, classes, kind, shapes
     config = models.JSONField()
     queue = models.CharField(max_length=10, default="cpu")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import logging
+from functools import lru_cache
 import shutil
 import socket
 import tempfile
@@ -23,7 +24,7 @@ from django.utils import timezone
 
 from .bundle import write_bundle
 from .datasets import Dataset, load_dataset, load_upload
-from .engine import Hooks, Trainer, build_model, pick_device
+from .engine import Hooks, Trainer, build_model, pick_device, split
 from .events import Publisher, publish, status_data
 from .models import Run, UploadedDataset
 
@@ -204,3 +205,39 @@ def reap_lost_runs() -> int:
         run.refresh_from_db()
         publish(run, "status", status_data(run))
     return len(lost)
+
+
+def split_indices(n: int, config: dict):
+    """The run's training and validation indices, exactly as its training split them."""
+    return split(n, config["val_split"], config["seed"])
+
+
+@lru_cache(maxsize=8)
+def _trained_model(run_id: int, finished: str):
+    """A finished run's model, kept for a few runs so trying inputs one after another stays quick."""
+    run = Run.objects.get(pk=run_id)
+    analysis, model = build_model(run.graph, 0)
+    with default_storage.open(run.storage_path("artifacts/state_dict.pt"), "rb") as f:
+        model.load_state_dict(torch.load(io.BytesIO(f.read()), map_location="cpu", weights_only=True))
+    return analysis, model.eval()
+
+
+def predict(run: Run, x) -> dict:
+    analysis, model = _trained_model(run.pk, str(run.finished))
+    source = analysis.shapes[analysis.input_node]
+    try:
+        tensor = torch.tensor(x, dtype=getattr(torch, source.dtype))
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise ValueError(f"the input must be a nested list of numbers: {exc}") from None
+    if tuple(tensor.shape) != source.shape:
+        raise ValueError(f"the input has shape {list(tensor.shape)}; this model takes {list(source.shape)}")
+    if not torch.isfinite(tensor.float()).all():
+        raise ValueError("the input must not contain NaN or infinite values")
+    with torch.no_grad():
+        output = model(tensor.unsqueeze(0))[0].float()
+    if run.dataset_info.get("task") == "classification":
+        probabilities = torch.softmax(output, 0)
+        names = run.dataset_info.get("classes") or [str(i) for i in range(len(output))]
+        return {"output": output.tolist(), "probabilities": probabilities.tolist(), "classes": names,
+                "predicted": names[int(probabilities.argmax())]}
+    return {"output": output.tolist()}
