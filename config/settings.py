@@ -13,6 +13,7 @@ defaults that are safe for local use (see the README's configuration table):
     LOG_LEVEL        console log level (INFO)
 """
 
+import importlib.util
 import os
 import secrets
 from pathlib import Path
@@ -160,7 +161,11 @@ USE_TZ = True
 # Static files (served by WhiteNoise) and media (run artifacts, through Django's storage API).
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    # plotly.min.js comes from the plotly package itself: /static/plotly/plotly.min.js, no CDN, no copy.
+    ("plotly", Path(importlib.util.find_spec("plotly").submodule_search_locations[0]) / "package_data"),
+]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns about a missing one before the first collectstatic

@@ -13,5 +13,6 @@ urlpatterns = [
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", api.urls),
+    path("", include("training.urls")),
     path("", include("builder.urls")),
 ]

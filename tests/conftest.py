@@ -45,3 +45,43 @@ def server(service_env):
         yield process
     finally:
         process.stop()
+
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, driven by Playwright (which cannot download its own browser here)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    """A fresh browser tab on the live server. The test fails on any console error or page error, and on
+    any request to another host (such requests are also blocked)."""
+    context = browser.new_context(base_url=server.url, viewport={"width": 1440, "height": 900})
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    errors, foreign = [], []
+    tab.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+
+    def local_only(route):
+        if route.request.url.startswith(server.url):
+            route.continue_()
+        else:
+            foreign.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", local_only)
+    yield tab
+    context.close()
+    assert errors == [], f"console errors: {errors}"
+    assert foreign == [], f"requests to other hosts: {foreign}"
