@@ -22,6 +22,8 @@ from ninja.parser import Parser
 from ninja.security import django_auth
 from pydantic import Field
 
+from accounts.api import TokenAuth
+
 from .graph import analyze, generate_source, parse_json, published_schema, registry_document
 from .graph.codegen import class_name
 from .graph.examples import EXAMPLES
@@ -62,8 +64,9 @@ def _rebase_refs(node: Any, base: str) -> Any:
     return node
 
 
-api = GraphAPI(title="Netbuilder API", version="1", auth=django_auth, parser=StrictParser(),
-               description="Build, check and export neural-network graphs. Session cookie auth with CSRF.")
+api = GraphAPI(title="Netbuilder API", version="1", auth=[TokenAuth(), django_auth], parser=StrictParser(),
+               description="Build, check, train and export neural networks. Authenticate with the session "
+                           "cookie (and the CSRF token on writes) or an API token: `Authorization: Bearer nb_...`.")
 
 
 @api.exception_handler(HttpError)

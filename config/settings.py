@@ -16,6 +16,7 @@ defaults that are safe for local use (see the README's configuration table):
 import importlib.util
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -84,6 +85,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "ninja",  # serves the API docs page's Swagger files locally, not from a CDN
+    "accounts",
     "builder",
     "training",
 ]
@@ -129,7 +131,9 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Tests share their database with a real worker and server process: it must be a file, not memory.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    # One file per test session, so that two sessions on one checkout don't share it.
+    test_db = Path(tempfile.gettempdir()) / f"netbuilder-test-{os.getpid()}.sqlite3"
+    DATABASES["default"]["TEST"] = {"NAME": str(test_db)}
     # The web server and a Celery worker write at the same time: WAL plus IMMEDIATE transactions
     # and a lock timeout keep SQLite from answering "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update(

@@ -208,7 +208,8 @@ def test_the_openapi_document_describes_every_route(openapi, api):
                 ("/api/runs/{run_id}/cancel", "post"), ("/api/runs/{run_id}/resume", "post"),
                 ("/api/runs/{run_id}/checkpoints", "get"), ("/api/runs/{run_id}/fork", "post"),
                 ("/api/runs/{run_id}/files/{name}", "get"), ("/api/runs/{run_id}/samples", "get"),
-                ("/api/runs/{run_id}/predict", "post")}
+                ("/api/runs/{run_id}/predict", "post"), ("/api/tokens", "get"), ("/api/tokens", "post"),
+                ("/api/tokens/{token_id}", "delete")}
     assert documented == expected
     graph_schema = openapi["components"]["schemas"]["NetGraph"]
     assert graph_schema["$defs"]["params"]["Conv2d"]["properties"]["out_channels"]["minimum"] == 1
