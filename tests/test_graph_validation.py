@@ -251,3 +251,9 @@ def test_the_memory_estimate_grows_with_the_batch():
     assert memory["total"] == memory["parameters"] * 4 + memory["activations"]
     assert analyze(example("seed_cnn")).memory(128)["activations"] == 2 * memory["activations"]
     json.dumps(summary)  # the summary is plain JSON
+
+
+def test_a_dimension_out_of_range_is_an_error_not_a_crash_at_training():
+    doc = chain(node("in", "Input", shape=[4]), node("soft", "Softmax", dim=1))
+    [error] = only(errors_of(doc), "shape")
+    assert error.node == "soft" and "dim 1 is out of range" in error.message

@@ -179,15 +179,21 @@ def _check_concat(p: dict, shapes: list[Shape]) -> str | None:
     ranks = {len(s) for s in shapes}
     if len(ranks) > 1:
         return "inputs must have the same number of dimensions, got " + " and ".join(format_shape(s) for s in shapes)
-    rank = ranks.pop()
+    if problem := _check_dim(p, shapes):
+        return problem
     dim = p["dim"]
-    if not -rank <= dim < rank:
-        return f"dim {dim} is out of range for inputs of shape {format_shape(shapes[0])}"
-    axis = dim % rank
+    axis = dim % len(shapes[0])
     trimmed = {s[:axis] + s[axis + 1:] for s in shapes}
     if len(trimmed) > 1:
         return (f"inputs must match in every dimension except dim {dim}, got "
                 + " and ".join(format_shape(s) for s in shapes))
+    return None
+
+
+def _check_dim(p: dict, shapes: list[Shape]) -> str | None:
+    rank = len(shapes[0])
+    if not -rank <= p["dim"] < rank:
+        return f"dim {p['dim']} is out of range for inputs of shape {format_shape(shapes[0])}"
     return None
 
 
@@ -294,7 +300,7 @@ _register(
                                        "Leave it out before a cross-entropy loss, which applies it itself.",
               (int_param("dim", -1, "Dimension to normalize (0 is the first feature dimension).",
                          minimum=-3, maximum=2),),
-              build=lambda p, s: Call(nn.Softmax, (), {"dim": torch_dim(p["dim"])})),
+              check=_check_dim, build=lambda p, s: Call(nn.Softmax, (), {"dim": torch_dim(p["dim"])})),
     LayerSpec("Embedding", "Text", "Looks up a learned vector for each token id: T becomes T×D.",
               (int_param("num_embeddings", 1000, "Vocabulary size: token ids run from 0 to this minus 1.",
                          maximum=1_000_000, required=True),

@@ -1,0 +1,96 @@
+"""Property-based tests of the schema and validator: any input gets an answer, never an exception, and every
+graph the validator accepts compiles to a model whose real output has the shape inference promised."""
+
+import json
+
+import torch
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from builder.graph import LAYERS, GraphError, analyze, compile_graph, parse_json
+
+from .graphs import example
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5),
+    max_leaves=30,
+)
+TYPES = sorted(t for t in LAYERS if t != "Input")
+PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def assert_answered(analysis):
+    assert all(isinstance(e, GraphError) and e.message for e in analysis.errors)
+    json.dumps(analysis.summary())  # the answer is always plain JSON
+
+
+@PROPERTY
+@given(JSON)
+def test_any_json_value_gets_an_answer_not_an_exception(doc):
+    assert_answered(analyze(doc))
+
+
+@PROPERTY
+@given(st.text(max_size=200))
+def test_any_text_parses_or_gets_a_clear_error(text):
+    doc, errors = parse_json(text)
+    assert (doc is None) == bool(errors)
+
+
+@PROPERTY
+@given(st.data())
+def test_a_mutated_example_gets_errors_that_name_the_node(data):
+    doc = example(data.draw(st.sampled_from(["seed_cnn", "residual_cnn", "text_classifier"])))
+    victim = data.draw(st.sampled_from(doc["nodes"]))
+    spec = LAYERS[victim["type"]]
+    key = data.draw(st.sampled_from([p.name for p in spec.params] + ["surprise"]))
+    victim.setdefault("params", {})[key] = data.draw(JSON)
+    analysis = analyze(doc)
+    assert_answered(analysis)
+    for error in analysis.errors:
+        if error.node is not None:
+            assert f"'{error.node}'" in error.message
+
+
+@st.composite
+def random_graphs(draw):
+    """A random chain, sometimes with a skip or a branch, of registry layers with random parameters."""
+    rank = draw(st.sampled_from([1, 2, 3]))
+    shape = [draw(st.integers(1, 6))] + [draw(st.integers(1, 12)) for _ in range(rank - 1)]
+    nodes = [{"id": "in", "type": "Input", "params": {"shape": shape}}]
+    edges = []
+    for i in range(draw(st.integers(1, 5))):
+        layer = draw(st.sampled_from(TYPES))
+        params = {}
+        for p in LAYERS[layer].params:
+            if p.kind in ("int", "size") and draw(st.booleans()):
+                params[p.name] = draw(st.integers(int(p.minimum or 0), min(int(p.maximum or 8), 8)))
+            elif p.kind == "choice":
+                params[p.name] = draw(st.sampled_from(p.choices))
+            elif p.kind == "bool":
+                params[p.name] = draw(st.booleans())
+            elif p.required:
+                params[p.name] = p.default
+        node_id = f"n{i}"
+        sources = [nodes[-1]["id"]] * max(LAYERS[layer].min_inputs, 1)
+        if LAYERS[layer].min_inputs >= 2:
+            sources[0] = draw(st.sampled_from([n["id"] for n in nodes]))
+        nodes.append({"id": node_id, "type": layer, "params": params})
+        edges += [{"source": s, "target": node_id} for s in sources]
+    return {"format": "netgraph", "version": 1, "name": "random", "nodes": nodes, "edges": edges}
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(random_graphs())
+def test_every_accepted_graph_compiles_and_runs_with_the_inferred_shapes(doc):
+    analysis = analyze(doc)
+    assert_answered(analysis)
+    assume(analysis.valid)
+    model = compile_graph(analysis).eval()
+    x = torch.randn(2, *analysis.shapes["in"].shape)
+    with torch.no_grad():
+        out = model(x)
+    assert tuple(out.shape) == (2, *analysis.shapes[analysis.output_node].shape)
+    assert sum(p.numel() for p in model.parameters()) == analysis.total_params
