@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -75,6 +76,12 @@ def http_error(request: HttpRequest, exc: HttpError):
     cause = exc.__cause__
     message = str(cause) if isinstance(cause, BodyError) else exc.message
     return api.create_response(request, {"detail": message}, status=exc.status_code)
+
+
+@api.exception_handler(RequestDataTooBig)
+def too_big(request: HttpRequest, exc: RequestDataTooBig):
+    return api.create_response(request, {"detail": f"the request body is larger than "
+                                                   f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes"}, status=413)
 
 
 GRAPH_BODY = {"requestBody": {"required": True, "content": {
