@@ -50,19 +50,37 @@ class StrictParser(Parser):
 class GraphAPI(NinjaAPI):
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> dict:
         schema = super().get_openapi_schema(*args, **kwargs)
-        schema["components"]["schemas"]["NetGraph"] = _rebase_refs(published_schema(),
-                                                                   "#/components/schemas/NetGraph")
+        schema["components"]["schemas"].update(graph_components())
+        for operation in (op for path in schema["paths"].values() for op in path.values()):
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+            if body.get("schema", {}).get("$ref") == GRAPH_REF:
+                body["schema"] = {"$ref": GRAPH_REF}  # drop what ninja merged in from the `dict` parameter
         return schema
 
 
-def _rebase_refs(node: Any, base: str) -> Any:
-    """Point the graph schema's internal $refs at where it sits inside the OpenAPI document."""
-    if isinstance(node, dict):
-        return {k: (base + v[1:] if k == "$ref" and v.startswith("#/") else _rebase_refs(v, base))
-                for k, v in node.items() if k != "$schema"}
-    if isinstance(node, list):
-        return [_rebase_refs(v, base) for v in node]
-    return node
+GRAPH_REF = "#/components/schemas/NetGraph"
+
+
+def graph_components() -> dict:
+    """The netgraph JSON Schema as OpenAPI components: its $defs become components of their own."""
+    graph = published_schema()
+    defs = graph.pop("$defs")
+    params = defs.pop("params")
+    names = {f"#/$defs/{key}": f"NetGraph{key.capitalize()}" for key in defs}
+    names.update({f"#/$defs/params/{key}": f"NetGraphParams{key}" for key in params})
+
+    def rebase(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: (f"#/components/schemas/{names[v]}" if k == "$ref" else rebase(v))
+                    for k, v in node.items() if k != "$schema"}
+        if isinstance(node, list):
+            return [rebase(v) for v in node]
+        return node
+
+    components = {"NetGraph": rebase(graph)}
+    components.update({names[f"#/$defs/{k}"]: rebase(v) for k, v in defs.items()})
+    components.update({names[f"#/$defs/params/{k}"]: rebase(v) for k, v in params.items()})
+    return components
 
 
 api = GraphAPI(title="Netbuilder API", version="1", auth=[TokenAuth(), django_auth], parser=StrictParser(),
@@ -84,8 +102,7 @@ def too_big(request: HttpRequest, exc: RequestDataTooBig):
                                                    f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes"}, status=413)
 
 
-GRAPH_BODY = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": {"$ref": "#/components/schemas/NetGraph"}}}}}
+GRAPH_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": GRAPH_REF}}}}}
 
 
 # --- schemas ------------------------------------------------------------------------------------------

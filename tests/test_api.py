@@ -211,9 +211,18 @@ def test_the_openapi_document_describes_every_route(openapi, api):
                 ("/api/runs/{run_id}/predict", "post"), ("/api/tokens", "get"), ("/api/tokens", "post"),
                 ("/api/tokens/{token_id}", "delete")}
     assert documented == expected
-    graph_schema = openapi["components"]["schemas"]["NetGraph"]
-    assert graph_schema["$defs"]["params"]["Conv2d"]["properties"]["out_channels"]["minimum"] == 1
-    assert api.get("/api/graphs/schema").json()["$defs"]["params"] == graph_schema["$defs"]["params"]
+    components = openapi["components"]["schemas"]
+    assert components["NetGraphParamsConv2d"]["properties"]["out_channels"]["minimum"] == 1
+    published = api.get("/api/graphs/schema").json()
+    assert published["$defs"]["params"]["LSTM"]["properties"] == components["NetGraphParamsLSTM"]["properties"]
+    # The same document: valid against one exactly when valid against the other.
+    registry = Registry().with_resource("urn:openapi", Resource.from_contents(openapi, DRAFT202012))
+    in_openapi = jsonschema.Draft202012Validator({"$ref": "urn:openapi#/components/schemas/NetGraph"},
+                                                 registry=registry)
+    bad = example("seed_cnn")
+    bad["nodes"][1]["params"]["kernel_size"] = 0
+    for doc in (example("seed_cnn"), bad, {"format": "netgraph"}):
+        assert in_openapi.is_valid(doc) == jsonschema.Draft202012Validator(published).is_valid(doc)
     examples = conforms(openapi, api.get("/api/examples"), "/api/examples", "get")
     assert [e["slug"] for e in examples] == ["seed_cnn", "lstm_classifier", "residual_cnn", "text_classifier",
                                             "digits_cnn"]

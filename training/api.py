@@ -21,6 +21,7 @@ from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from pydantic import Field
 
+from builder.api import GRAPH_BODY
 from builder.models import Network
 
 from . import runs
@@ -36,6 +37,7 @@ DOWNLOADS = {"bundle.zip": "application/zip", "weights.safetensors": "applicatio
              "state_dict.pt": "application/octet-stream", "model.onnx": "application/octet-stream",
              "model.py": "text/x-python"}
 PREVIEW_SAMPLES = 8
+MAX_PREVIEW_SAMPLES = 500  # enough for a scatter of a point cloud, small enough to send in one response
 
 
 # --- schemas ------------------------------------------------------------------------------------------
@@ -45,6 +47,7 @@ class DatasetOut(Schema):
     title: str
     description: str = ""
     builtin: bool
+    kind: str = Field("", description="image, tabular, points, sequence or tokens: how its samples look")
     info: dict[str, Any] | None = None
 
 
@@ -112,14 +115,15 @@ def _dataset(request: HttpRequest, key: str):
         if key.startswith("upload-"):
             upload = _own_upload(request, key)
             data = runs.load_run_dataset(key, request.user.pk, seed=0)
-            return data, {"key": key, "title": upload.name, "builtin": False, "info": upload.info}
+            return data, {"key": key, "title": upload.name, "builtin": False, "kind": data.kind,
+                          "info": upload.info}
         if key not in BUILTINS and key not in IDX_DATASETS:
             raise HttpError(404, f"no dataset '{key}'")
         data = _builtin(key)
     except DatasetError as exc:
         raise HttpError(400, str(exc)) from None
     return data, {"key": key, "title": data.title, "description": data.description, "builtin": True,
-                  "info": data.info()}
+                  "kind": data.kind, "info": data.info()}
 
 
 def _own_upload(request: HttpRequest, key: str) -> UploadedDataset:
@@ -131,19 +135,20 @@ def _own_upload(request: HttpRequest, key: str) -> UploadedDataset:
 
 @router.get("/datasets", response=list[DatasetOut], summary="Built-in datasets and your uploads")
 def list_datasets(request: HttpRequest):
-    builtins = [{"key": d["name"], "title": d["title"], "description": d["description"], "builtin": True}
-                for d in list_builtins()]
-    builtins += [{"key": key, "title": spec.title, "description": spec.description, "builtin": True}
-                 for key, spec in IDX_DATASETS.items()]
-    uploads = [{"key": u.key, "title": u.name, "builtin": False, "info": u.info}
+    builtins = [{"key": d["name"], "title": d["title"], "description": d["description"], "builtin": True,
+                 "kind": d["kind"]} for d in list_builtins()]
+    builtins += [{"key": key, "title": spec.title, "description": spec.description, "builtin": True,
+                  "kind": "image"} for key, spec in IDX_DATASETS.items()]
+    uploads = [{"key": u.key, "title": u.name, "builtin": False, "kind": u.info.get("kind", ""), "info": u.info}
                for u in UploadedDataset.objects.filter(owner=request.user)]
     return builtins + uploads
 
 
 @router.get("/datasets/{key}", response=DatasetDetail, summary="A dataset's shapes, task, classes and first samples")
-def get_dataset(request: HttpRequest, key: str):
+def get_dataset(request: HttpRequest, key: str, n: int = PREVIEW_SAMPLES):
+    """`n`: how many samples to preview (at most 500), spread over the whole set."""
     data, listing = _dataset(request, key)
-    return {**listing, "preview": data.preview(PREVIEW_SAMPLES)}
+    return {**listing, "preview": data.preview(max(1, min(n, MAX_PREVIEW_SAMPLES)))}
 
 
 @router.post("/datasets", response={201: DatasetDetail, 400: Detail, 413: Detail},
@@ -170,7 +175,8 @@ def upload_dataset(request: HttpRequest, file: File[UploadedFile], name: Form[st
                                             options=options, info=info)
     upload.info = {**info, "name": upload.key}
     upload.save(update_fields=["info"])
-    return Status(201, {"key": upload.key, "title": upload.name, "builtin": False, "info": upload.info,
+    return Status(201, {"key": upload.key, "title": upload.name, "builtin": False, "kind": data.kind,
+                        "info": upload.info,
                         "preview": data.preview(PREVIEW_SAMPLES)})
 
 
@@ -182,8 +188,7 @@ def delete_dataset(request: HttpRequest, key: str):
     return Status(204, None)
 
 
-@router.post("/datasets/{key}/fit", response=FitOut, openapi_extra={"requestBody": {"required": True, "content": {
-    "application/json": {"schema": {"$ref": "#/components/schemas/NetGraph"}}}}},
+@router.post("/datasets/{key}/fit", response=FitOut, openapi_extra=GRAPH_BODY,
              summary="Does a graph fit this dataset? Problems, and the parameter changes that fix them")
 def fit(request: HttpRequest, key: str, graph: dict[str, Any] = Body(...)):
     _, listing = _dataset(request, key)

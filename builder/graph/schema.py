@@ -111,13 +111,13 @@ def published_schema() -> dict:
         }
         for spec in LAYERS.values()
     }
-    node = schema["$defs"]["node"]
-    node["properties"]["type"] = {"enum": list(LAYERS)}
-    node["allOf"] = [
-        {"if": {"properties": {"type": {"const": t}}},
-         "then": {"properties": {"params": {"$ref": f"#/$defs/params/{t}"}}}}
+    # One alternative per layer type (a plain oneOf on the `type` constant, which OpenAPI tools read).
+    node = schema["$defs"].pop("node")
+    schema["$defs"]["node"] = {"oneOf": [
+        {**node, "properties": {**node["properties"], "type": {"const": t},
+                                "params": {"$ref": f"#/$defs/params/{t}"}}}
         for t in LAYERS
-    ]
+    ]}
     return schema
 
 
