@@ -30,7 +30,7 @@ from .graph.codegen import class_name
 from .graph.examples import EXAMPLES
 from .graph.schema import check_structure
 from .models import Network
-from .limits import GRAPH_MAX_BYTES, graph_limits
+from .limits import graph_limits
 
 
 class BodyError(ValueError):
@@ -204,8 +204,8 @@ def _storable(graph: dict) -> dict:
     _, errors = check_structure(graph)
     if errors:
         raise GraphRejected("the graph is not a valid netgraph document", errors)
-    if len(json.dumps(graph)) > GRAPH_MAX_BYTES:
-        raise HttpError(413, f"the graph is larger than {GRAPH_MAX_BYTES:,} bytes")
+    if len(json.dumps(graph)) > settings.GRAPH_MAX_BYTES:
+        raise HttpError(413, f"the graph is larger than {settings.GRAPH_MAX_BYTES:,} bytes")
     return graph
 
 

@@ -240,7 +240,20 @@ RUN_HEARTBEAT_TIMEOUT = int(os.environ.get("RUN_HEARTBEAT_TIMEOUT", 60))  # sile
 RUNS_MAX_ACTIVE_PER_USER = int(os.environ.get("RUNS_MAX_ACTIVE_PER_USER", 4))  # queued or running at once
 DATASET_CACHE_DIR = Path(os.environ.get("DATASET_CACHE_DIR", VAR_DIR / "datasets"))
 DATASET_DOWNLOADS = env_bool("DATASET_DOWNLOADS", True)  # fetch MNIST once into the cache if missing
+RUN_MAX_EPOCHS = int(os.environ.get("RUN_MAX_EPOCHS", 1000))
+RUN_MAX_MEMORY_BYTES = int(os.environ.get("RUN_MAX_MEMORY_BYTES", 16 * 2**30))  # estimated training memory
+# Uploaded datasets: parsed on upload and by the worker, never unpickled.
 UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 50_000_000))
+UPLOAD_MAX_ZIP_ENTRIES = int(os.environ.get("UPLOAD_MAX_ZIP_ENTRIES", 100_000))
+UPLOAD_MAX_UNCOMPRESSED_BYTES = int(os.environ.get("UPLOAD_MAX_UNCOMPRESSED_BYTES", 500_000_000))
+UPLOAD_MAX_IMAGE_PIXELS = int(os.environ.get("UPLOAD_MAX_IMAGE_PIXELS", 4096 * 4096))
+UPLOAD_MAX_CSV_ROWS = int(os.environ.get("UPLOAD_MAX_CSV_ROWS", 1_000_000))
+UPLOAD_MAX_CSV_COLUMNS = int(os.environ.get("UPLOAD_MAX_CSV_COLUMNS", 1_000))
+# Graphs: the validator's limits.
+GRAPH_MAX_NODES = int(os.environ.get("GRAPH_MAX_NODES", 500))
+GRAPH_MAX_EDGES = int(os.environ.get("GRAPH_MAX_EDGES", 2000))
+GRAPH_MAX_PARAMS = int(os.environ.get("GRAPH_MAX_PARAMS", 200_000_000))
+GRAPH_MAX_BYTES = int(os.environ.get("GRAPH_MAX_BYTES", 1_000_000))  # one saved graph document, as JSON
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5_000_000  # JSON bodies (graphs); files go through UPLOAD_MAX_BYTES
 # A Redis message stays invisible while its (acked-late) task runs: longer than any run may take.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": RUN_TIME_LIMIT + 3600}

@@ -83,3 +83,9 @@ def test_the_fit_check_suggests_the_fixes(ada):
     assert fixes == {("in", "shape"): [1, 8, 8], ("out", "out_features"): 10}
     good = ada.post("/api/datasets/digits/fit", json.dumps(example("digits_cnn")), content_type="application/json")
     assert good.json() == {"fits": True, "problems": [], "fixes": []}
+
+
+def test_upload_limits_come_from_the_settings(ada, settings):
+    settings.UPLOAD_MAX_CSV_ROWS = 10
+    response = upload(ada, "flowers.csv", CSV.encode(), target="species")
+    assert response.status_code == 400 and "10" in response.json()["detail"]

@@ -22,6 +22,8 @@ from ninja.files import UploadedFile
 from pydantic import Field
 
 from builder.api import GRAPH_BODY
+from builder.graph import analyze
+from builder.limits import graph_limits
 from builder.models import Network
 
 from . import runs
@@ -228,6 +230,19 @@ def _active_limit(request: HttpRequest) -> None:
                              f"{settings.RUNS_MAX_ACTIVE_PER_USER}. Wait for one to finish or stop one")
 
 
+def _within_limits(graph: dict, config: dict) -> None:
+    if config["epochs"] > settings.RUN_MAX_EPOCHS:
+        raise HttpError(400, f"epochs is {config['epochs']}; runs are limited to {settings.RUN_MAX_EPOCHS} epochs")
+    memory = analyze(graph, graph_limits()).memory(config["batch_size"])["total"]
+    if memory > settings.RUN_MAX_MEMORY_BYTES:
+        raise HttpError(400, f"training needs about {_size(memory)} at batch size {config['batch_size']}; the "
+                             f"limit is {_size(settings.RUN_MAX_MEMORY_BYTES)}. Use a smaller batch or network")
+
+
+def _size(count: int) -> str:
+    return f"{count / 2**30:.1f} GiB" if count >= 2**30 else f"{count / 2**20:.1f} MiB"
+
+
 def _queue(run: Run) -> Run:
     publish(run, "status", status_data(run))
     runs.enqueue(run)
@@ -242,6 +257,7 @@ def create_run(request: HttpRequest, payload: RunIn):
     verdict = check_fit(network.graph, listing["info"])
     if not verdict["fits"]:
         raise HttpError(400, "the network does not fit the dataset: " + "; ".join(verdict["problems"]))
+    _within_limits(network.graph, config)
     _active_limit(request)
     with transaction.atomic():
         run = Run.objects.create(owner=request.user, network=network, network_version=network.version,
@@ -319,6 +335,7 @@ def fork_run(request: HttpRequest, run_id: int, payload: ForkIn):
     if epoch not in epochs:
         raise HttpError(400, f"run {parent.pk} has no checkpoint of epoch {epoch}; it has {epochs or 'none'}")
     config = _checked({**parent.config, **payload.config})
+    _within_limits(parent.graph, config)
     _active_limit(request)
     with transaction.atomic():
         run = Run.objects.create(owner=request.user, network=parent.network, network_version=parent.network_version,

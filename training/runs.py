@@ -59,7 +59,10 @@ def load_run_dataset(key: str, owner_id: int, seed: int) -> Dataset:
 def upload_limits():
     from .datasets import UploadLimits
 
-    return UploadLimits(max_bytes=settings.UPLOAD_MAX_BYTES)
+    return UploadLimits(max_bytes=settings.UPLOAD_MAX_BYTES, max_zip_entries=settings.UPLOAD_MAX_ZIP_ENTRIES,
+                        max_uncompressed_bytes=settings.UPLOAD_MAX_UNCOMPRESSED_BYTES,
+                        max_image_pixels=settings.UPLOAD_MAX_IMAGE_PIXELS, max_csv_rows=settings.UPLOAD_MAX_CSV_ROWS,
+                        max_csv_columns=settings.UPLOAD_MAX_CSV_COLUMNS)
 
 
 def _write(path: str, data: bytes) -> None:
