@@ -1,0 +1,250 @@
+// The Cytoscape canvas: the graph being edited, drawn, and changed by the user's gestures (wiring, moving,
+// selecting) and by the editor's commands. Each node shows what the last validation said about it; nothing
+// here computes a shape or a parameter count.
+
+import { NODE_FONT, NODE_HEIGHT, canvasStyle } from "./canvas-style.js";
+import { attachEdgeHandles } from "./edge-handle.js";
+import { formatShape, plural } from "./format.js";
+import { freshId, graphOf, toElements } from "./graph-doc.js";
+
+const MAX_FIT_ZOOM = 1.25; // fitting a small graph should not blow it up
+const FIT_PADDING = 48;
+const DUPLICATE_OFFSET = 40;
+const MIN_NODE_WIDTH = 168;
+const TEMPORARY = ".eh-ghost, .eh-preview";
+
+const measure = document.createElement("canvas").getContext("2d");
+measure.font = NODE_FONT;
+
+export class Canvas {
+  // onGesture: the user changed the graph on the canvas itself (connected two nodes, moved nodes).
+  constructor(container, registry, { onGesture, onSelectionChange }) {
+    this.registry = registry;
+    this.analysis = null;
+    this.cy = cytoscape({
+      container,
+      style: canvasStyle(registry),
+      minZoom: 0.15,
+      maxZoom: 3,
+      boxSelectionEnabled: true, // with shift held, since dragging the background pans
+      selectionType: "single", // shift-click adds to the selection
+    });
+    attachEdgeHandles(this.cy, {
+      canConnect: (source, target) => this.canConnect(source, target),
+      onConnect: () => {
+        this.refresh();
+        onGesture();
+      },
+    });
+    this.cy.on("dragfree", "node", onGesture);
+    // A box selection selects many elements one event at a time: tell the listener once.
+    let queued = false;
+    this.cy.on("select unselect", () => {
+      if (queued) return;
+      queued = true;
+      queueMicrotask(() => {
+        queued = false;
+        onSelectionChange();
+      });
+    });
+  }
+
+  // A connection is refused when it could never be right: a loop, an edge into a node that takes no input,
+  // a second edge between the same two nodes, or an edge that closes a cycle.
+  canConnect(source, target) {
+    return !source.same(target)
+      && this.registry.acceptsInputs(target.data("type"))
+      && source.edgesTo(target).empty()
+      && !target.successors().anySame(source);
+  }
+
+  nodes() {
+    return this.cy.nodes().not(TEMPORARY);
+  }
+
+  edges() {
+    return this.cy.edges().not(TEMPORARY);
+  }
+
+  selected() {
+    return this.cy.$(":selected").not(TEMPORARY);
+  }
+
+  graph() {
+    return graphOf(this.cy);
+  }
+
+  // Replace the whole graph (opening, importing, undoing); the viewport stays where it is. Returns what
+  // could not be drawn. Nodes saved without a position are laid out.
+  load(graph) {
+    const { elements, dropped } = toElements(graph);
+    this.cy.batch(() => {
+      this.cy.elements().remove();
+      this.cy.add(elements);
+    });
+    this.refresh();
+    if (graph.nodes.some((node) => !node.position)) this.layout();
+    return dropped;
+  }
+
+  addNode(type, position) {
+    const id = freshId(type, this.ids());
+    const node = this.cy.add({
+      group: "nodes", data: { id, type, params: this.registry.initialParams(type) }, position,
+    });
+    this.refresh();
+    this.select(node);
+    return node;
+  }
+
+  removeSelected() {
+    this.selected().remove();
+    this.refresh();
+  }
+
+  // Copies of the selected nodes, and of the edges between them, a little below and to the right.
+  duplicateSelected() {
+    const originals = this.selected().nodes();
+    const taken = this.ids();
+    const copyOf = new Map();
+    const copies = this.cy.collection();
+    this.cy.batch(() => {
+      for (const node of originals) {
+        const id = freshId(node.data("type"), taken);
+        taken.add(id);
+        copyOf.set(node.id(), id);
+        const { x, y } = node.position();
+        const data = { id, type: node.data("type"), params: structuredClone(node.data("params")) };
+        copies.merge(this.cy.add({
+          group: "nodes", data, position: { x: x + DUPLICATE_OFFSET, y: y + DUPLICATE_OFFSET },
+        }));
+      }
+      for (const edge of this.edges()) {
+        const [source, target] = [copyOf.get(edge.source().id()), copyOf.get(edge.target().id())];
+        if (source && target) copies.merge(this.cy.add({ group: "edges", data: { source, target } }));
+      }
+    });
+    this.refresh();
+    this.select(copies);
+  }
+
+  // Cytoscape ids cannot change, so a renamed node means a redrawn graph. Returns a problem, or null.
+  renameNode(oldId, newId) {
+    if (newId === oldId) return null;
+    if (!newId) return "The id cannot be empty.";
+    if (this.cy.getElementById(newId).nonempty()) return `Another layer is already called '${newId}'.`;
+    const graph = this.graph();
+    const rename = (id) => (id === oldId ? newId : id);
+    for (const node of graph.nodes) node.id = rename(node.id);
+    for (const edge of graph.edges) Object.assign(edge, { source: rename(edge.source), target: rename(edge.target) });
+    this.load(graph);
+    this.select(this.cy.getElementById(newId));
+    return null;
+  }
+
+  // A parameter's new value; undefined leaves it out, so the registry default applies.
+  setParam(id, name, value) {
+    const node = this.cy.getElementById(id);
+    const params = { ...node.data("params") };
+    if (value === undefined) delete params[name];
+    else params[name] = value;
+    node.data("params", params);
+  }
+
+  select(elements) {
+    this.cy.$(":selected").unselect();
+    elements.select();
+  }
+
+  selectIds(ids) {
+    this.select(this.cy.collection(ids.map((id) => this.cy.getElementById(id)).filter((e) => e.nonempty())));
+  }
+
+  // What the server said about the graph: shapes and parameter counts on the nodes, problems in red.
+  showAnalysis(analysis) {
+    this.analysis = analysis;
+    this.refresh();
+  }
+
+  refresh() {
+    const badNodes = new Set();
+    const badEdges = new Set();
+    for (const error of this.analysis?.errors ?? []) {
+      if (error.node !== null) badNodes.add(error.node);
+      if (error.edge !== null) badEdges.add(error.edge);
+    }
+    const incoming = new Map();
+    this.cy.batch(() => {
+      for (const node of this.nodes()) {
+        const info = this.analysis?.nodes[node.id()];
+        const caption = `${node.id()} · ${this.registry.label(node.data("type"))}\n${this.summary(info)}`;
+        node.data({ caption, width: this.widthOf(caption) });
+        node.toggleClass("error", badNodes.has(node.id()));
+        node.toggleClass("unresolved", !info?.output_shape);
+      }
+      this.edges().forEach((edge, index) => {
+        edge.toggleClass("error", badEdges.has(index));
+        const target = edge.target().id();
+        incoming.set(target, [...(incoming.get(target) ?? []), edge]);
+      });
+      // Where a node takes several inputs, their order matters (Concat): number them.
+      for (const edges of incoming.values()) {
+        edges.forEach((edge, i) => {
+          const port = edge.data("port");
+          edge.data("order", edges.length < 2 ? "" : port !== undefined ? `port ${port}` : String(i + 1));
+        });
+      }
+    });
+  }
+
+  summary(info) {
+    if (!info) return "…"; // not validated yet
+    if (!info.output_shape) return "—";
+    return formatShape(info.output_shape) + (info.params ? ` · ${plural(info.params, "param")}` : "");
+  }
+
+  widthOf(caption) {
+    const widest = Math.max(...caption.split("\n").map((line) => measure.measureText(line).width));
+    return Math.max(MIN_NODE_WIDTH, Math.ceil(widest) + 36);
+  }
+
+  ids() {
+    return new Set(this.nodes().map((node) => node.id()));
+  }
+
+  // The graph position under a point of the window (a drop, a mouse release).
+  modelPosition(clientX, clientY) {
+    const box = this.cy.container().getBoundingClientRect();
+    const pan = this.cy.pan();
+    const zoom = this.cy.zoom();
+    return { x: (clientX - box.left - pan.x) / zoom, y: (clientY - box.top - pan.y) / zoom };
+  }
+
+  // The middle of the visible canvas, moved down past any node already there.
+  freeSpotInView() {
+    const box = this.cy.container().getBoundingClientRect();
+    const spot = this.modelPosition(box.left + box.width / 2, box.top + box.height / 2);
+    const near = (node) => Math.abs(node.position("x") - spot.x) < 40 && Math.abs(node.position("y") - spot.y) < 40;
+    while (this.nodes().some(near)) spot.y += NODE_HEIGHT + 24;
+    return spot;
+  }
+
+  fit() {
+    const nodes = this.nodes();
+    if (nodes.empty()) {
+      this.cy.reset();
+      return;
+    }
+    this.cy.fit(nodes, FIT_PADDING);
+    if (this.cy.zoom() > MAX_FIT_ZOOM) {
+      this.cy.zoom(MAX_FIT_ZOOM);
+      this.cy.center(nodes);
+    }
+  }
+
+  // Top-to-bottom layers with dagre, then everything in view.
+  layout() {
+    this.cy.elements().not(TEMPORARY).layout({ name: "dagre", rankDir: "TB", nodeSep: 40, rankSep: 36, animate: false, fit: false }).run();
+    this.fit();
+  }
+}
