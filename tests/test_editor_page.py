@@ -254,7 +254,7 @@ def test_auto_layout_fit_palette_search_and_double_click(page, user):
     log_in(page, user)
     open_editor(page, network, "693,962")
 
-    page.keyboard.press("l")
+    page.get_by_test_id("layout").click()
     expect(page.get_by_test_id("save-status")).to_have_text("Unsaved changes")
     positions = page.evaluate("window.netbuilder.cy.nodes().map(n => n.position())")
     assert all(a["y"] < b["y"] for a, b in zip(positions, positions[1:]))  # a chain, top to bottom
@@ -263,15 +263,18 @@ def test_auto_layout_fit_palette_search_and_double_click(page, user):
                " return b.x1 >= e.x1 && b.x2 <= e.x2 && b.y1 >= e.y1 && b.y2 <= e.y2; }")
     assert page.evaluate(in_view)
 
-    # Panning the graph away and pressing F brings it back into view.
+    # Panning the graph away, then the Fit button or F brings it back into view.
     canvas = page.get_by_test_id("canvas").bounding_box()
-    page.mouse.move(canvas["x"] + 20, canvas["y"] + 20)
-    page.mouse.down()
-    page.mouse.move(canvas["x"] + canvas["width"] - 20, canvas["y"] + 20, steps=5)
-    page.mouse.up()
-    assert not page.evaluate(in_view)
-    page.keyboard.press("f")
-    page.wait_for_function(in_view)
+    for fit in (lambda: page.get_by_test_id("fit").click(), lambda: page.keyboard.press("f")):
+        page.mouse.move(canvas["x"] + 20, canvas["y"] + 20)
+        page.mouse.down()
+        page.mouse.move(canvas["x"] + canvas["width"] - 20, canvas["y"] + 20, steps=5)
+        page.mouse.up()
+        assert not page.evaluate(in_view)
+        fit()
+        page.wait_for_function(in_view)
+    page.keyboard.press("l")
+    page.wait_for_function("() => window.netbuilder.history.index === 1")  # the same layout: no new step
     page.keyboard.press("Control+z")  # the layout is undone
     page.wait_for_function("() => window.netbuilder.cy.nodes().every(n => n.position('y') === 0)")
 
@@ -285,7 +288,7 @@ def test_auto_layout_fit_palette_search_and_double_click(page, user):
     expect(page.get_by_test_id("node-id")).to_have_value("linear_1")
 
 
-def test_importing_json_in_the_editor_replaces_the_graph_and_can_be_undone(page, user):
+def test_import_export_json_and_rename_in_the_editor(page, user):
     network = Network.create(user, "Blank", {"format": "netgraph", "version": 1, "nodes": [
         {"id": "input_1", "type": "Input", "params": {"shape": [4]}, "position": {"x": 0, "y": 0}}], "edges": []})
     log_in(page, user)
@@ -297,11 +300,35 @@ def test_importing_json_in_the_editor_replaces_the_graph_and_can_be_undone(page,
     page.get_by_test_id("undo").click()
     expect(page.get_by_test_id("total-params")).to_have_text("0")
     assert canvas_state(page)["nodes"] == ["input_1"]
+    page.get_by_test_id("redo").click()
+    expect(page.get_by_test_id("total-params")).to_have_text("693,962")
 
     page.get_by_test_id("import-file").set_input_files(files=[{
         "name": "notes.json", "mimeType": "application/json", "buffer": b'{"nodes": 3}'}])
     expect(page.get_by_test_id("notice")).to_contain_text("notes.json is not a graph the editor can open")
-    assert canvas_state(page)["nodes"] == ["input_1"]
+    assert len(canvas_state(page)["nodes"]) == 8
+
+    page.get_by_test_id("network-name").fill("My CNN")
+    with page.expect_download() as download:
+        page.get_by_test_id("export-json").click()
+    assert download.value.suggested_filename == "my_cnn.json"
+    exported = json.loads(open(download.value.path()).read())
+    assert exported["name"] == "My CNN"
+    assert [n["id"] for n in exported["nodes"]] == [n["id"] for n in example("seed_cnn")["nodes"]]
+    assert exported["edges"] == example("seed_cnn")["edges"]
+
+    # Renaming a layer keeps its connections.
+    select(page, "conv1")
+    page.get_by_test_id("node-id").fill("features")
+    page.get_by_test_id("node-id").press("Enter")
+    expect(page.get_by_test_id("node-id")).to_have_value("features")
+    assert ["in", "features"] in canvas_state(page)["edges"] and ["features", "act1"] in canvas_state(page)["edges"]
+    expect(page.get_by_test_id("total-params")).to_have_text("693,962")
+
+    page.get_by_test_id("save").click()
+    expect(page.get_by_test_id("save-status")).to_have_text("Saved · version 2")
+    network.refresh_from_db()
+    assert network.name == "My CNN" and network.graph["nodes"][1]["id"] == "features"
 
 
 def test_another_users_network_is_not_found(page, user):

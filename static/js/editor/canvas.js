@@ -10,7 +10,7 @@ import { freshId, graphOf, toElements } from "./graph-doc.js";
 const MAX_FIT_ZOOM = 1.25; // fitting a small graph should not blow it up
 const FIT_PADDING = 48;
 const DUPLICATE_OFFSET = 40;
-const MIN_NODE_WIDTH = 168;
+const MIN_NODE_WIDTH = 188;
 const TEMPORARY = ".eh-ghost, .eh-preview";
 
 const measure = document.createElement("canvas").getContext("2d");
@@ -37,6 +37,8 @@ export class Canvas {
       },
     });
     this.cy.on("dragfree", "node", onGesture);
+    // Cytoscape caches where its container is; a message bar above it moves and shrinks it.
+    new ResizeObserver(() => this.cy.resize()).observe(container);
     // A box selection selects many elements one event at a time: tell the listener once.
     let queued = false;
     this.cy.on("select unselect", () => {
@@ -227,6 +229,12 @@ export class Canvas {
     const near = (node) => Math.abs(node.position("x") - spot.x) < 40 && Math.abs(node.position("y") - spot.y) < 40;
     while (this.nodes().some(near)) spot.y += NODE_HEIGHT + 24;
     return spot;
+  }
+
+  // Zoom about the middle of the view.
+  zoomBy(factor) {
+    const { width, height } = this.cy.container().getBoundingClientRect();
+    this.cy.zoom({ level: this.cy.zoom() * factor, renderedPosition: { x: width / 2, y: height / 2 } });
   }
 
   fit() {

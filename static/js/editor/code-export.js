@@ -28,6 +28,10 @@ export class CodeExport {
     this.dialog.showModal();
     try {
       const analysis = await this.analysisNow();
+      if (!analysis) {
+        this.show({ title: "No code", note: "The graph could not be checked. Try again in a moment." });
+        return;
+      }
       if (!analysis.valid) {
         this.show({ title: "The graph has problems", note: "Fix these to export code:", errors: analysis.errors });
         return;

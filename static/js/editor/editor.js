@@ -18,6 +18,7 @@ import { bindShortcuts } from "./shortcuts.js";
 import { Validator } from "./validation.js";
 
 const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
+const ZOOM_STEP = 1.25;
 const network = JSON.parse(document.getElementById("editor-data").textContent);
 const registry = new Registry(await api.layers());
 
@@ -100,6 +101,7 @@ function committed(key = null) {
 }
 
 function changed() {
+  byTestId("canvas-hint").hidden = canvas.nodes().length > 1;
   byTestId("undo").disabled = !history.canUndo;
   byTestId("redo").disabled = !history.canRedo;
   saver.check();
@@ -152,12 +154,19 @@ const actions = {
   "import-json": () => importInput.click(),
   "export-code": () => codeExport.open(),
   shortcuts: () => byTestId("shortcuts-dialog").showModal(),
+  "zoom-in": () => canvas.zoomBy(ZOOM_STEP),
+  "zoom-out": () => canvas.zoomBy(1 / ZOOM_STEP),
 };
 for (const [testid, run] of Object.entries(actions)) byTestId(testid).addEventListener("click", run);
 for (const close of document.querySelectorAll("[data-close-dialog]")) {
   close.addEventListener("click", () => close.closest("dialog").close());
 }
 nameInput.addEventListener("input", () => saver.check());
+const showZoom = () => {
+  byTestId("zoom-level").textContent = `${Math.round(canvas.cy.zoom() * 100)}%`;
+};
+canvas.cy.on("zoom", showZoom);
+showZoom();
 notice.querySelector("[data-dismiss-notice]").addEventListener("click", () => tell(""));
 
 bindShortcuts([

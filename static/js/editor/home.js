@@ -25,9 +25,17 @@ async function create(name, graph) {
 
 // A new network holds one Input node, with the registry's defaults.
 byTestId("new-network").addEventListener("click", async () => {
-  const registry = new Registry(await api.layers());
+  let registry;
+  try {
+    registry = new Registry(await api.layers());
+  } catch (error) {
+    tell(`The network could not be created: ${error.message}`);
+    return;
+  }
   const graph = emptyDocument("Untitled network");
-  graph.nodes.push({ id: freshId("Input", new Set()), type: "Input", params: registry.initialParams("Input"), position: { x: 0, y: 0 } });
+  graph.nodes.push({
+    id: freshId("Input", new Set()), type: "Input", params: registry.initialParams("Input"), position: { x: 0, y: 0 },
+  });
   create(graph.name, graph);
 });
 

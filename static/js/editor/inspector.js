@@ -61,8 +61,7 @@ export class Inspector {
   summaryView(canvas) {
     const root = element("div", "inspector-view");
     root.append(element("h2", "", "Network"));
-    root.append(element("p", "muted",
-      "Drag layers in from the palette. To connect two layers, hover one and drag the dot under it onto the other."));
+    root.append(element("p", "muted", "Select a layer to see its output and edit its parameters."));
     const counts = element("p");
     counts.dataset.testid = "graph-counts";
     const shapes = facts([["input", "Input"], ["output", "Output"], ["params", "Parameters"]]);
@@ -122,9 +121,9 @@ export class Inspector {
     });
     idField.append(idLabel, idInput, idError);
 
-    const result = facts([["shape", "Output shape"], ["params", "Parameters"]]);
-    root.append(result.list, idField);
     const problems = element("ul", "node-problems");
+    const result = facts([["shape", "Output shape"], ["params", "Parameters"]]);
+    root.append(problems, result.list, idField);
     const fieldNames = new Set(layer?.params.map((param) => param.name));
     const form = element("div", "param-form");
     for (const param of layer?.params ?? []) {
@@ -132,7 +131,7 @@ export class Inspector {
         (value) => this.actions.setParam(id, param.name, value)));
     }
     if (layer?.params.length) root.append(element("h3", "", "Parameters"));
-    root.append(form, problems);
+    root.append(form);
     const buttons = element("div", "button-row");
     buttons.append(button("Duplicate", "duplicate", this.actions.duplicate),
       button("Delete", "delete", this.actions.remove));

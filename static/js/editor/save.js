@@ -52,7 +52,7 @@ export class Saver {
       this.savedJson = JSON.stringify(doc);
       this.check();
     } catch (error) {
-      if (error.status === 409) this.conflict();
+      if (error.status === 409) await this.conflict();
       else this.fail(`Not saved: ${error.message}`);
     } finally {
       this.saving = false;
@@ -61,7 +61,13 @@ export class Saver {
 
   async conflict() {
     this.fail("Not saved: a newer version exists");
-    const latest = await api.network(this.networkId);
+    let latest;
+    try {
+      latest = await api.network(this.networkId);
+    } catch (error) {
+      this.fail(`Not saved: a newer version exists, and it could not be read (${error.message})`);
+      return;
+    }
     this.latestVersion = latest.version;
     this.dialog.querySelector("[data-conflict-text]").textContent =
       `“${latest.name}” was saved as version ${latest.version} from somewhere else (another tab or device) `
