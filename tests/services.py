@@ -81,14 +81,17 @@ class Worker(Service):
                           "--loglevel", "info", "-n", self.name, "--without-gossip", "--without-mingle"], env)
 
     def start(self) -> None:
-        from config.celery import app
+        from celery import Celery
 
         super().start()
+        app = Celery(broker=self.env["REDIS_URL"])  # the worker's own broker, which may not be the session's
         try:
             wait_until(lambda: self.proc.poll() is not None or app.control.ping(timeout=0.5), 90,
                        "the Celery worker to answer a ping")
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n{self.log()}") from None
+        finally:
+            app.close()
         assert self.proc.poll() is None, self.log()
 
 

@@ -34,8 +34,8 @@ async def _send(run_id: int, message: dict) -> None:
 
 
 def publish(run: Run, kind: str, data: dict) -> dict:
-    """Store and broadcast one event from a web request (outside the worker's publisher thread)."""
-    message = run.add_event(kind, data).message()
+    """Store and broadcast one event from outside the worker's publisher thread."""
+    message = retry_db(lambda: run.add_event(kind, data), f"an event of run {run.pk}").message()
     try:
         async_to_sync(_send)(run.pk, message)
     except Exception:  # the stored event is replayed to clients; the live feed recovers on reconnect
@@ -104,15 +104,27 @@ class Publisher:
             log.warning("could not broadcast event %s of run %s", event.seq, self.run.pk, exc_info=True)
 
     def _with_retry(self, action):
-        deadline = time.monotonic() + DB_RETRY_SECONDS
-        delay = 0.1
-        while True:
-            try:
-                return action()
-            except OperationalError:
-                close_old_connections()
-                if time.monotonic() > deadline:
-                    log.exception("database unavailable; an event of run %s was not stored", self.run.pk)
-                    return None
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
+        try:
+            return retry_db(action, f"an event of run {self.run.pk}")
+        except OperationalError:
+            return None  # the run goes on; what could not be stored is logged
+
+
+def retry_db(action, what: str):
+    """Run a database action, reconnecting and retrying while the database is briefly unavailable.
+
+    Gives up (logging, returning None) after DB_RETRY_SECONDS, so a long outage fails the run instead of
+    hanging it.
+    """
+    deadline = time.monotonic() + DB_RETRY_SECONDS
+    delay = 0.1
+    while True:
+        try:
+            return action()
+        except OperationalError:
+            close_old_connections()
+            if time.monotonic() > deadline:
+                log.exception("database unavailable; gave up on %s", what)
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)

@@ -25,7 +25,7 @@ from django.utils import timezone
 from .bundle import write_bundle
 from .datasets import Dataset, load_dataset, load_upload
 from .engine import Hooks, Trainer, build_model, pick_device, split
-from .events import Publisher, publish, status_data
+from .events import Publisher, publish, retry_db, status_data
 from .models import Run, UploadedDataset
 
 log = logging.getLogger(__name__)
@@ -113,19 +113,21 @@ class RunHooks(Hooks):
         path = self.run.storage_path(STOPPED_CHECKPOINT) if stopped else self.run.checkpoint_path(epoch)
         _write(path, _torch_bytes(state))
         if not stopped:
-            Run.objects.filter(pk=self.run.pk).update(epochs_done=epoch)
+            retry_db(lambda: Run.objects.filter(pk=self.run.pk).update(epochs_done=epoch), "a checkpoint")
 
 
 def _set(run: Run, **fields) -> None:
     for key, value in fields.items():
         setattr(run, key, value)
-    run.save(update_fields=list(fields))
+    retry_db(lambda: run.save(update_fields=list(fields)), f"run {run.pk}'s {', '.join(fields)}")
 
 
 def announce_queue(queue: str) -> None:
     """Tell every run still waiting in a queue its new position."""
-    for run in Run.objects.filter(queue=queue, status=Run.Status.QUEUED).order_by("created")[:100]:
-        publish(run, "status", status_data(run))
+    queued = Run.objects.filter(queue=queue, status=Run.Status.QUEUED).order_by("created")[:100]
+    waiting = retry_db(lambda: list(queued), "the queue")
+    for run in waiting:
+        publish(run, "status", retry_db(lambda r=run: status_data(r), "a queue position"))
 
 
 def train(run_id: int, attempt: int) -> None:
@@ -180,7 +182,7 @@ def _export(run: Run, trainer: Trainer, analysis, data: Dataset, result) -> dict
 
 
 def _finish(run: Run, status: str, result, artifacts: dict | None = None, error: str = "") -> None:
-    run.refresh_from_db()
+    retry_db(run.refresh_from_db, f"run {run.pk}")
     fields = {"status": status, "finished": timezone.now(), "error": error}
     if result is not None:
         fields.update(final_metrics=result.final, best_metrics=result.best)
