@@ -89,3 +89,13 @@ def test_upload_limits_come_from_the_settings(ada, settings):
     settings.UPLOAD_MAX_CSV_ROWS = 10
     response = upload(ada, "flowers.csv", CSV.encode(), target="species")
     assert response.status_code == 400 and "10" in response.json()["detail"]
+
+
+def test_datasets_say_how_their_samples_look_and_previews_can_be_larger(ada):
+    kinds = {d["key"]: d["kind"] for d in ada.get("/api/datasets").json()}
+    assert (kinds["digits"], kinds["iris"], kinds["spirals"], kinds["sine"], kinds["mnist"]) == \
+        ("image", "tabular", "points", "sequence", "image")
+    spirals = ada.get("/api/datasets/spirals?n=300").json()
+    assert spirals["kind"] == "points" and len(spirals["preview"]["samples"]) == 300
+    assert len(ada.get("/api/datasets/spirals?n=100000").json()["preview"]["samples"]) == 500
+    assert len(ada.get("/api/datasets/iris?n=0").json()["preview"]["samples"]) == 1

@@ -1,11 +1,17 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.csrf import ensure_csrf_cookie
 
 from builder.models import Network
 
 
 @login_required
+@ensure_csrf_cookie  # the page's scripts send it back as X-CSRFToken on every API write
 def dashboard(request, network_id: int):
-    """The training dashboard of one network (placeholder until the page lands)."""
+    """The training dashboard of one of the user's networks; `?run=<id>` selects one of its runs."""
     network = get_object_or_404(Network, pk=network_id, owner=request.user)
-    return render(request, "training/dashboard.html", {"network": network})
+    wanted = request.GET.get("run", "")
+    # A stale or mistyped run id is ignored rather than refused: the page then shows the latest run.
+    run_id = network.runs.filter(pk=int(wanted)).values_list("pk", flat=True).first() if wanted.isdigit() else None
+    page = {"network_id": network.pk, "run_id": run_id, "editor_url": f"/networks/{network.pk}/"}
+    return render(request, "training/dashboard.html", {"network": network, "page": page})

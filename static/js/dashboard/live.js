@@ -1,0 +1,204 @@
+// The selected run, live: status, progress, throughput, time left, device and queue position; Stop and
+// Resume; charts of the step losses, the epoch losses and the accuracy (or MAE); the downloads once it has
+// succeeded. Everything comes from the run's event stream, which starts from seq 0, so a page opened or
+// reloaded mid-run draws the whole curve before the live part.
+
+import { api } from "./api.js";
+import { LiveChart, COLORS } from "./charts.js";
+import { byTestId, h, showError } from "./dom.js";
+import { duration, headline, number } from "./format.js";
+import { openRunStream } from "./socket.js";
+
+export const ACTIVE = ["queued", "running"];
+const RESUMABLE = ["failed", "cancelled"];
+const SMOOTHING = 0.9; // of the step-loss trend line: an exponential moving average, debiased at the start
+const MAX_STEP_POINTS = 20_000; // the latest ones; an epoch chart keeps every epoch (a run has at most 1000)
+const DOWNLOADS = { "bundle.zip": "Bundle (ZIP)", "weights.safetensors": "Weights (safetensors)",
+  "state_dict.pt": "state_dict (PyTorch)", "model.onnx": "ONNX model", "model.py": "model.py" };
+const [TRAIN, VAL] = COLORS;
+
+/** `onChange(run)` is called when the run's record changes (its status, or Resume); `onCopySettings(config)`. */
+export function createRunView(root, { onChange, onCopySettings }) {
+  const $ = (id) => byTestId(root, id);
+  const status = $("run-status");
+  const progress = $("run-progress");
+  const bar = $("run-progress-bar");
+  const stop = $("stop-button");
+  const resume = $("resume-button");
+  const errorLine = $("run-error");
+  const downloads = $("downloads");
+  const charts = {
+    steps: new LiveChart($("chart-step-loss"), { title: "Training loss per step", xTitle: "step", yTitle: "loss",
+      maxPoints: MAX_STEP_POINTS }),
+    loss: new LiveChart($("chart-epoch-loss"), { title: "Loss per epoch", xTitle: "epoch", yTitle: "loss" }),
+    accuracy: new LiveChart($("chart-accuracy"), { title: "Accuracy", xTitle: "epoch", yTitle: "accuracy" }),
+  };
+  let run = null;
+  let stream = null;
+  let live = null; // what the events have said so far about the selected run
+
+  function resetCharts() {
+    const line = (name, color, extra = {}) => ({ name, line: { color, width: 2 }, ...extra });
+    charts.steps.setTraces([
+      line("loss", TRAIN, { line: { color: TRAIN, width: 1 }, opacity: 0.3, showlegend: false, hoverinfo: "skip" }),
+      line("smoothed", TRAIN)]);
+    const markers = { mode: "lines+markers", marker: { size: 4 } };
+    charts.loss.setTraces([line("train", TRAIN, markers), line("validation", VAL, markers)]);
+    if (run.dataset_info.task === "regression") {
+      charts.accuracy.setTraces([line("validation", VAL, markers)],
+        { title: "Validation mean absolute error", yTitle: "MAE", yFormat: "" });
+    } else {
+      charts.accuracy.setTraces([line("train", TRAIN, markers), line("validation", VAL, markers)],
+        { title: "Accuracy", yTitle: "accuracy", yFormat: ".0%" });
+    }
+  }
+
+  function showRecord() {
+    root.dataset.runId = run.id;
+    $("run-title").textContent = `Run #${run.id}`;
+    $("run-dataset").textContent = `${run.dataset_info.title || run.dataset} · network v${run.network_version}`
+      + (run.parent_id ? ` · forked from #${run.parent_id} at epoch ${run.parent_epoch}` : "");
+    showStatus(run.status, run.queue_position);
+    $("run-device").textContent = run.device || "—";
+    $("run-device").title = run.worker ? `worker ${run.worker}` : "";
+    showError(errorLine, run.error ? new Error(run.error) : null);
+    if (run.best_metrics) $("run-best").textContent = headline(run.best_metrics);
+    showTime();
+    downloads.hidden = !run.downloads.length;
+    downloads.replaceChildren(h("span", { class: "hint" }, "Download"), ...run.downloads.map((name) => h("a", {
+      class: "button secondary", href: `/api/runs/${run.id}/files/${name}`, download: "",
+      "data-testid": `download-${name}` }, DOWNLOADS[name] || name)));
+  }
+
+  function showStatus(value, position) {
+    status.textContent = value;
+    status.dataset.status = value;
+    root.dataset.status = value;
+    stop.hidden = !ACTIVE.includes(value);
+    if (stop.hidden) stopReady();
+    resume.hidden = !RESUMABLE.includes(value);
+    $("run-queue").textContent = value === "queued" && position ? `#${position} in ${run.queue}` : run.queue;
+    if (value === "succeeded") bar.value = 1;
+  }
+
+  function stopReady() {
+    stop.disabled = false;
+    stop.textContent = "Stop";
+  }
+
+  function showTime() {
+    const time = $("run-eta");
+    if (ACTIVE.includes(run.status)) time.textContent = live.eta === null ? "—" : `${duration(live.eta)} left`;
+    else time.textContent = run.duration_s === null ? "—" : `took ${duration(run.duration_s)}`;
+  }
+
+  function showProgress(epoch, step, steps) {
+    const epochs = run.config.epochs;
+    progress.textContent = `Epoch ${epoch} / ${epochs}` + (steps ? ` · step ${step} / ${steps}` : "");
+    bar.value = Math.min(1, (epoch - 1 + (steps ? step / steps : 1)) / epochs);
+  }
+
+  async function refresh() {
+    const id = run.id;
+    const fresh = await api.get(`/runs/${id}`).catch((error) => showError(errorLine, error));
+    if (!fresh || run?.id !== id) return;
+    // The badge follows the stream, which is in order; the record may already be ahead of the events shown.
+    run = { ...fresh, status: run.status };
+    showRecord();
+    onChange(fresh);
+  }
+
+  const handlers = {
+    status(event) {
+      run.status = event.status;
+      showStatus(event.status, event.queue_position);
+      if (event.device) $("run-device").textContent = event.device;
+      if (!ACTIVE.includes(event.status)) refresh();
+      showTime();
+    },
+    step(event) {
+      const xs = event.losses.map(([x]) => x);
+      const ys = event.losses.map(([, y]) => y);
+      const smooth = ys.map((y) => {
+        live.ema = SMOOTHING * live.ema + (1 - SMOOTHING) * y;
+        live.emaWeight = SMOOTHING * live.emaWeight + (1 - SMOOTHING);
+        return live.ema / live.emaWeight;
+      });
+      charts.steps.extend(0, xs, ys);
+      charts.steps.extend(1, xs, smooth);
+      showProgress(event.epoch, event.step, event.steps_per_epoch);
+      $("run-speed").textContent = `${number(event.samples_per_s)} samples/s`;
+    },
+    epoch(event) {
+      charts.loss.extend(0, [event.epoch], [event.train_loss]);
+      if (event.val_loss !== undefined) charts.loss.extend(1, [event.epoch], [event.val_loss]);
+      if (run.dataset_info.task === "regression") {
+        if (event.val_mae !== undefined) charts.accuracy.extend(0, [event.epoch], [event.val_mae]);
+      } else {
+        charts.accuracy.extend(0, [event.epoch], [event.train_accuracy]);
+        if (event.val_accuracy !== undefined) charts.accuracy.extend(1, [event.epoch], [event.val_accuracy]);
+      }
+      const score = event.val_loss ?? event.train_loss;
+      if (!live.best || score < (live.best.val_loss ?? live.best.train_loss)) live.best = event;
+      $("run-best").textContent = headline(live.best);
+      live.eta = event.eta_s;
+      showProgress(event.epoch, 0, 0);
+      $("run-speed").textContent = `${number(event.samples_per_s)} samples/s`;
+      showTime();
+    },
+    error(event) {
+      showError(errorLine, new Error(event.message));
+    },
+    log(event) {
+      $("run-log").textContent = event.message;
+    },
+    done() {}, // its final status came just before it, with everything the page shows
+  };
+
+  stop.addEventListener("click", async () => {
+    stop.disabled = true;
+    stop.textContent = "Stopping…"; // until the worker has saved a checkpoint and the status says cancelled
+    try {
+      await api.post(`/runs/${run.id}/cancel`);
+    } catch (error) {
+      showError(errorLine, error);
+      stopReady();
+    }
+  });
+
+  resume.addEventListener("click", async () => {
+    try {
+      run = await api.post(`/runs/${run.id}/resume`);
+      showRecord();
+      onChange(run);
+    } catch (error) {
+      showError(errorLine, error);
+    }
+  });
+
+  $("copy-settings").addEventListener("click", () => onCopySettings(run.config));
+
+  return {
+    get run() {
+      return run;
+    },
+    /** Watch another run (a RunOut record), from its first event. */
+    select(record) {
+      stream?.close();
+      run = record;
+      live = { ema: 0, emaWeight: 0, best: null, eta: null };
+      root.hidden = false;
+      progress.textContent = "Epoch 0 / " + run.config.epochs;
+      bar.value = 0;
+      $("run-speed").textContent = "—";
+      $("run-best").textContent = "—";
+      $("run-log").textContent = "";
+      resetCharts();
+      showRecord();
+      stream = openRunStream(run.id, {
+        onEvent: (event) => handlers[event.type]?.(event),
+        onConnection: (state) => { $("run-connection").hidden = state === "open"; },
+      });
+    },
+  };
+}

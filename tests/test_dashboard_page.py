@@ -1,0 +1,309 @@
+"""The training dashboard in a real browser, against a real Daphne, Redis and Celery worker."""
+
+import json
+import threading
+import time
+import zipfile
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test import Client
+from playwright.sync_api import expect
+
+from builder.models import Network
+from training.config import check_config
+from training.datasets import load_dataset
+from training.events import publish
+from training.models import Run
+
+from .graphs import example
+from .services import wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PASSWORD = "correct horse battery"
+RUN_TIMEOUT = 120_000  # ms: a few digits epochs, on two cores shared with the browser and the server
+COUNT_REDRAWS = """
+// Plotly assigns window.Plotly once loaded: wrap its drawing calls then, recording when each one happens.
+window.__redraws = [];
+let plotly;
+Object.defineProperty(window, "Plotly", { configurable: true, get: () => plotly, set(value) {
+  for (const name of ["newPlot", "react", "extendTraces", "prependTraces", "restyle", "relayout", "update", "redraw"]) {
+    const original = value[name];
+    value[name] = function (element, ...rest) {
+      window.__redraws.push({ at: performance.now(), chart: element.dataset.testid });
+      return original.call(this, element, ...rest);
+    };
+  }
+  plotly = value;
+} });
+"""
+
+
+def plotted(page, testid, trace=0):
+    return page.evaluate(f"document.querySelector('[data-testid={testid}]').data?.[{trace}]?.x.length ?? 0")
+
+
+def wait_plotted(page, testid, minimum, trace=0, timeout=RUN_TIMEOUT):
+    page.wait_for_function(f"(document.querySelector('[data-testid={testid}]').data?.[{trace}]?.x.length ?? 0)"
+                           f" >= {minimum}", timeout=timeout)
+    return plotted(page, testid, trace)
+
+
+@pytest.fixture
+def user(db):
+    return User.objects.create_user("ada", password=PASSWORD)
+
+
+@pytest.fixture
+def ada(user, worker):
+    yield user
+    # Stop whatever this test left running before the database is emptied under the worker.
+    Run.objects.filter(status__in=["queued", "running"]).update(cancel_requested=True)
+    Run.objects.filter(status="queued").update(status="cancelled")
+    wait_until(lambda: not Run.objects.filter(status="running").exists(), 60, "the worker to stop its run")
+
+
+def network(user, slug="digits_cnn"):
+    return Network.create(user, example(slug)["name"], example(slug))
+
+
+def log_in(page, user):
+    page.goto("/accounts/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/")
+
+
+def client_of(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def start_run(page, net, **config):
+    """A run started through the API with the page's session, as if from another tab."""
+    token = next(cookie["value"] for cookie in page.context.cookies() if cookie["name"] == "csrftoken")
+    response = page.request.post("/api/runs", headers={"X-CSRFToken": token}, data={
+        "network_id": net.pk, "dataset": "digits", "config": {"epochs": 3, "lr": 3e-3, **config}})
+    assert response.status == 201, response.text()
+    return response.json()["id"]
+
+
+def finished_run(page, net, **config):
+    run_id = start_run(page, net, **config)
+    wait_until(lambda: Run.objects.get(pk=run_id).status == "succeeded", RUN_TIMEOUT / 1000, f"run {run_id}")
+    return run_id
+
+
+def open_dashboard(page, net, run_id=None):
+    page.goto(f"/networks/{net.pk}/train/" + (f"?run={run_id}" if run_id else ""))
+    expect(page.get_by_test_id("fit-status")).not_to_have_attribute("data-fits", "unknown")
+
+
+def test_only_the_owner_sees_a_networks_dashboard(db):
+    ada, mallory = User.objects.create_user("ada"), User.objects.create_user("mallory")
+    net = network(ada)
+    url = f"/networks/{net.pk}/train/"
+    assert client_of(ada).get(url).status_code == 200
+    assert client_of(mallory).get(url).status_code == 404
+    assert client_of(ada).get(f"/networks/{net.pk + 1}/train/").status_code == 404
+    assert Client().get(url)["Location"].startswith("/accounts/login/")
+    assert "csrftoken" in client_of(ada).get(url).cookies
+
+
+def test_the_fix_button_makes_the_seed_cnn_fit_the_digits(page, ada):
+    net = network(ada, "seed_cnn")
+    log_in(page, ada)
+    open_dashboard(page, net)
+    expect(page.get_by_test_id("dataset-select")).to_have_value("digits")
+    expect(page.get_by_test_id("dataset-preview").locator("canvas")).to_have_count(12)
+    expect(page.get_by_test_id("class-counts").locator(".column")).to_have_count(10)
+    status = page.get_by_test_id("fit-status")
+    expect(status).to_have_attribute("data-fits", "false")
+    expect(status).to_contain_text("[1, 28, 28]")
+    expect(page.get_by_test_id("start-button")).to_be_disabled()
+    page.get_by_test_id("fix-button").click()
+    expect(status).to_have_attribute("data-fits", "true")
+    expect(page.get_by_test_id("fix-button")).to_be_hidden()
+    expect(page.get_by_test_id("start-button")).to_be_enabled()
+    expect(page.get_by_test_id("network-summary")).to_contain_text("Version 2")
+    net.refresh_from_db()
+    assert net.version == 2 and net.graph["nodes"][0]["params"]["shape"] == [1, 8, 8]
+    expect(page.get_by_test_id("editor-link")).to_have_attribute("href", f"/networks/{net.pk}/")
+
+
+def start_in_page(page, **config):
+    for name, value in config.items():
+        page.get_by_test_id(f"config-{name}").fill(str(value))
+    page.get_by_test_id("start-button").click()
+    expect(page.get_by_test_id("run-status")).to_have_attribute("data-status", "running", timeout=RUN_TIMEOUT)
+    return Run.objects.latest("created")
+
+
+def epochs_plotted(page, testid="chart-epoch-loss"):
+    return page.evaluate(f"document.querySelector('[data-testid={testid}]').data[0].x")
+
+
+def test_a_run_streams_live_and_a_reload_mid_run_shows_the_whole_curve(page, ada):
+    net = network(ada)
+    log_in(page, ada)
+    open_dashboard(page, net)
+    expect(page.get_by_test_id("no-runs")).to_be_visible()
+    run = start_in_page(page, epochs=200)
+    expect(page).to_have_url(f"/networks/{net.pk}/train/?run={run.pk}")
+    expect(page.get_by_test_id(f"run-row-{run.pk}")).to_be_visible()
+
+    first = wait_plotted(page, "chart-step-loss", 1)
+    wait_plotted(page, "chart-step-loss", first + 100)  # the step losses keep coming
+    expect(page.get_by_test_id("run-progress")).to_contain_text(" / 200")
+    expect(page.get_by_test_id("run-speed")).to_contain_text("samples/s")
+    expect(page.get_by_test_id("run-device")).to_have_text("cpu")
+    expect(page.get_by_test_id("stop-button")).to_be_visible()
+    seen = wait_plotted(page, "chart-epoch-loss", 5)
+
+    page.reload()
+    wait_plotted(page, "chart-epoch-loss", seen + 1)
+    assert epochs_plotted(page)[:seen + 1] == list(range(1, seen + 2))  # from epoch 1, none missing or doubled
+    assert plotted(page, "chart-epoch-loss", trace=1) >= seen  # validation loss too
+    assert plotted(page, "chart-accuracy", trace=1) >= seen
+    assert epochs_plotted(page, "chart-step-loss")[0] == 1
+    expect(page.get_by_test_id("run-view")).to_have_attribute("data-run-id", str(run.pk))
+    expect(page.get_by_test_id("run-status")).to_have_text("running")
+
+
+def test_a_running_run_is_stopped_from_the_page(page, ada):
+    net = network(ada)
+    log_in(page, ada)
+    open_dashboard(page, net)
+    run = start_in_page(page, epochs=500)
+    wait_plotted(page, "chart-epoch-loss", 1)
+    page.get_by_test_id("stop-button").click()
+    expect(page.get_by_test_id("run-status")).to_have_attribute("data-status", "cancelled", timeout=15_000)
+    expect(page.get_by_test_id("stop-button")).to_be_hidden()
+    expect(page.get_by_test_id("resume-button")).to_be_visible()
+    expect(page.get_by_test_id(f"run-row-{run.pk}")).to_contain_text("cancelled")
+    assert Run.objects.get(pk=run.pk).status == "cancelled"
+
+
+def test_two_runs_are_compared_by_their_curves_and_the_settings_that_differ(page, ada):
+    net = network(ada)
+    log_in(page, ada)
+    slow, fast = finished_run(page, net, epochs=2, lr=3e-3), finished_run(page, net, epochs=2, lr=0.01)
+    open_dashboard(page, net)
+    expect(page.get_by_test_id("compare-panel")).to_be_hidden()
+    page.get_by_test_id(f"compare-{slow}").check()
+    page.get_by_test_id(f"compare-{fast}").check()
+    table = page.get_by_test_id("compare-table")
+    expect(table.get_by_test_id("compare-row-lr").locator("td")).to_have_text(["0.01", "0.003"])  # newest first
+    expect(table.get_by_test_id("compare-row-dataset")).to_contain_text("Digits")
+    expect(table.get_by_test_id("compare-row-epochs")).to_have_count(0)  # the same in both: not a difference
+    for chart in ("chart-compare-loss", "chart-compare-accuracy"):
+        page.wait_for_function(f"(el => el.data?.length === 2 && el.data.every(t => t.x.length === 2))"
+                               f"(document.querySelector('[data-testid={chart}]'))")
+    page.get_by_test_id(f"compare-{fast}").uncheck()
+    expect(page.get_by_test_id("compare-panel")).to_be_hidden()
+
+
+def test_a_finished_run_offers_its_downloads(page, ada, tmp_path):
+    net = network(ada)
+    log_in(page, ada)
+    run_id = finished_run(page, net)
+    open_dashboard(page, net, run_id)
+    for name in ("bundle.zip", "weights.safetensors", "state_dict.pt", "model.onnx", "model.py"):
+        expect(page.get_by_test_id(f"download-{name}")).to_be_visible()
+    expect(page.get_by_test_id("resume-button")).to_be_hidden()
+    with page.expect_download() as download:
+        page.get_by_test_id("download-bundle.zip").click()
+    assert download.value.suggested_filename == f"run{run_id}-bundle.zip"
+    download.value.save_as(tmp_path / "bundle.zip")
+    names = zipfile.ZipFile(tmp_path / "bundle.zip").namelist()
+    assert any(name.endswith("model.py") for name in names) and any(name.endswith(".safetensors") for name in names)
+
+
+def test_a_drawn_digit_is_predicted_with_class_probabilities(page, ada):
+    net = network(ada)
+    log_in(page, ada)
+    run_id = finished_run(page, net, epochs=6)
+    open_dashboard(page, net, run_id)
+    canvas = page.get_by_test_id("tryit-canvas")
+    canvas.scroll_into_view_if_needed()  # the mouse works in the viewport
+    box = canvas.bounding_box()
+    x, top, bottom = box["x"] + box["width"] / 2, box["y"] + 0.15 * box["height"], box["y"] + 0.85 * box["height"]
+    page.mouse.move(x - 20, top + 20)  # a "1": a short upstroke, then straight down
+    page.mouse.down()
+    page.mouse.move(x, top, steps=5)
+    page.mouse.move(x, bottom, steps=20)
+    page.mouse.up()
+
+    with page.expect_request(f"**/api/runs/{run_id}/predict") as sent:
+        page.get_by_test_id("predict-button").click()
+    image = json.loads(sent.value.post_data)["x"]
+    assert [len(image), len(image[0]), len(image[0][0])] == [1, 8, 8]
+    assert 0.9 <= max(max(row) for row in image[0]) <= 1 and min(min(row) for row in image[0]) == 0
+    result = page.get_by_test_id("prediction")
+    expect(result).to_have_attribute("data-predicted", "1")
+    bars = page.get_by_test_id("prediction-bars").locator(".bar-value")
+    expect(bars).to_have_count(10)
+    assert abs(sum(float(text.rstrip("%")) for text in bars.all_inner_texts()) - 100) < 1
+
+    page.get_by_test_id("tryit-clear").click()
+    expect(result).not_to_have_attribute("data-predicted", "1")
+    page.get_by_test_id("tryit-sample-0").click()
+    expect(result).to_contain_text("label")
+
+
+def redraw_rate(page, since):
+    """Plotly redraws per second of wall time since `since` (performance.now() in the page), and their count."""
+    calls, now = page.evaluate(f"[window.__redraws.filter(c => c.at > {since}).length, performance.now()]")
+    return calls / ((now - since) / 1000), calls
+
+
+def flood(run, epochs, steps, losses_per_step=5):
+    """Step and epoch events as a worker sends them, only as fast as they can be stored and sent."""
+    try:
+        for epoch in range(1, epochs + 1):
+            for step in range(1, steps + 1):
+                first = ((epoch - 1) * steps + step - 1) * losses_per_step + 1
+                publish(run, "step", {"epoch": epoch, "step": step, "steps_per_epoch": steps, "samples_per_s": 9e3,
+                                      "losses": [[first + i, 2 / (first + i)] for i in range(losses_per_step)]})
+            publish(run, "epoch", {"epoch": epoch, "train_loss": 1 / epoch, "train_accuracy": 1 - 1 / (epoch + 1),
+                                   "val_loss": 1.1 / epoch, "val_accuracy": 1 - 1.1 / (epoch + 1), "lr": 1e-3,
+                                   "samples_per_s": 9e3, "epoch_time_s": 0.1, "eta_s": epochs - epoch})
+    finally:
+        connection.close()  # this thread's own database connection
+
+
+def test_charts_redraw_at_most_ten_times_a_second_however_fast_events_come(page, user):
+    epochs, steps = 40, 10
+    net = network(user)
+    run = Run.objects.create(owner=user, network=net, network_version=net.version, graph=net.graph,
+                             dataset="digits", dataset_info=load_dataset("digits").info(),
+                             config=check_config({"epochs": epochs}), status="running")  # no worker: fed below
+    page.add_init_script(COUNT_REDRAWS)
+    log_in(page, user)
+    open_dashboard(page, net, run.pk)
+    expect(page.get_by_test_id("run-status")).to_have_text("running")
+
+    since = page.evaluate("performance.now()")
+    started = time.monotonic()
+    feeder = threading.Thread(target=flood, args=(run, epochs, steps))
+    feeder.start()
+    wait_plotted(page, "chart-epoch-loss", epochs, timeout=60_000)
+    wait_plotted(page, "chart-step-loss", epochs * steps * 5, timeout=10_000)  # every point, none lost
+    feeder.join()
+    live, calls = redraw_rate(page, since)
+    sent = epochs * (steps + 1)
+    print(f"\nlive: {sent} events in {time.monotonic() - started:.1f} s ({epochs * (steps + 2)} chart updates), "
+          f"{calls} redraws, {live:.1f} redraws per second")
+    assert live <= 10.5 and calls < sent / 5
+
+    page.reload()  # the whole stream again, replayed at once
+    since = page.evaluate("performance.now()")
+    wait_plotted(page, "chart-epoch-loss", epochs)
+    wait_plotted(page, "chart-step-loss", epochs * steps * 5)
+    replay, calls = redraw_rate(page, since)
+    print(f"replay: {sent} events, {calls} redraws, {replay:.1f} redraws per second")
+    assert replay <= 10.5 and calls <= 10
