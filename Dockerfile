@@ -18,7 +18,9 @@ COPY pyproject.toml README.md ./
 COPY config ./config
 COPY builder ./builder
 COPY training ./training
-RUN pip install -e .
+COPY accounts ./accounts
+# s3: artifacts on S3-compatible storage (STORAGE_S3_BUCKET); monitoring: Flower.
+RUN pip install -e '.[s3,monitoring]'
 
 COPY . .
 RUN useradd --system --uid 1000 --home-dir /app netbuilder \

@@ -1,10 +1,9 @@
 """The Celery app. Workers: `celery -A config worker -Q cpu,gpu` (see scripts/run.py, docker-compose.yml)."""
 
-import logging
 import os
 
 from celery import Celery
-from celery.signals import worker_init, worker_ready
+from celery.signals import worker_init, worker_ready, worker_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -24,11 +23,18 @@ def import_torch_at_worker_start(**_kwargs):
 
 
 @worker_ready.connect
-def reap_lost_runs(**_kwargs):
-    """Runs left running by a worker that died are marked failed (and resumable) when a worker starts."""
-    from training.runs import reap_lost_runs
+def advertise(sender, **_kwargs):
+    """Say what this worker is (device, queues, slots) every few seconds, and offer waiting runs to the
+    workers; the first time, also mark failed the runs a dead worker left running."""
+    from training.worker import Advertiser
 
-    try:
-        reap_lost_runs()
-    except Exception:  # a database not migrated yet must not keep the worker from serving
-        logging.getLogger(__name__).exception("could not check for lost runs")
+    Advertiser(name=sender.hostname, queues=sorted(sender.app.amqp.queues.consume_from),
+               concurrency=sender.controller.concurrency).start()
+
+
+@worker_shutdown.connect
+def withdraw(sender, **_kwargs):
+    """A worker that stops cleanly takes its slots away at once (a killed one ages out)."""
+    from training.models import WorkerInfo
+
+    WorkerInfo.objects.filter(name=sender.hostname).delete()

@@ -217,10 +217,24 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
-    STORAGES = {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-    }
+
+# Artifacts (checkpoints, downloads, uploaded datasets) go through Django's storage API: the local folder
+# MEDIA_ROOT (a volume shared by web server and workers) by default, or an S3-compatible bucket through
+# django-storages (pip extra `s3`) when STORAGE_S3_BUCKET is set. Static files: WhiteNoise, hashed in production.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
+                    else "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+if os.environ.get("STORAGE_S3_BUCKET"):
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": os.environ["STORAGE_S3_BUCKET"],
+        "endpoint_url": os.environ.get("STORAGE_S3_ENDPOINT_URL") or None,  # MinIO, Ceph, R2, ...
+        "region_name": os.environ.get("STORAGE_S3_REGION") or None,
+        "access_key": os.environ.get("STORAGE_S3_ACCESS_KEY") or None,
+        "secret_key": os.environ.get("STORAGE_S3_SECRET_KEY") or None,
+        "default_acl": "private", "querystring_auth": True, "file_overwrite": True,
+    }}
 
 LOGGING = {
     "version": 1,

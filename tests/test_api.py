@@ -209,7 +209,7 @@ def test_the_openapi_document_describes_every_route(openapi, api):
                 ("/api/runs/{run_id}/checkpoints", "get"), ("/api/runs/{run_id}/fork", "post"),
                 ("/api/runs/{run_id}/files/{name}", "get"), ("/api/runs/{run_id}/samples", "get"),
                 ("/api/runs/{run_id}/predict", "post"), ("/api/tokens", "get"), ("/api/tokens", "post"),
-                ("/api/tokens/{token_id}", "delete")}
+                ("/api/tokens/{token_id}", "delete"), ("/api/workers", "get")}
     assert documented == expected
     components = openapi["components"]["schemas"]
     assert components["NetGraphParamsConv2d"]["properties"]["out_channels"]["minimum"] == 1

@@ -64,6 +64,7 @@ CASES = {
     "list_tokens": ("GET", "/api/tokens", None),
     "create_token": ("POST", "/api/tokens", {"name": "t"}),
     "revoke_token": ("DELETE", "/api/tokens/{token}", None),
+    "workers": ("GET", "/api/workers", None),
 }
 WEBSOCKETS = {"ws/runs/<int:run_id>/": "tests/test_runs.py::test_only_the_owner_can_open_a_runs_websocket"}
 MISSING = {"network": 999999, "run": 999999, "dataset": "upload-999999", "token": 999999, "version": 1}

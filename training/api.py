@@ -30,6 +30,8 @@ from . import runs
 from .config import ConfigError, check_config, describe
 from .datasets import BUILTINS, DatasetError, check_fit, list_builtins, load_upload
 from .datasets.idx import IDX_DATASETS
+from .devices import DoesNotFit, queue_for_run
+from .scheduler import live_workers
 from .events import publish, status_data
 from .models import Run, RunEvent, UploadedDataset
 
@@ -230,13 +232,18 @@ def _active_limit(request: HttpRequest) -> None:
                              f"{settings.RUNS_MAX_ACTIVE_PER_USER}. Wait for one to finish or stop one")
 
 
-def _within_limits(graph: dict, config: dict) -> None:
+def _within_limits(graph: dict, config: dict) -> str:
+    """Check the run's epochs and estimated memory against the limits; return the queue that fits it."""
     if config["epochs"] > settings.RUN_MAX_EPOCHS:
         raise HttpError(400, f"epochs is {config['epochs']}; runs are limited to {settings.RUN_MAX_EPOCHS} epochs")
     memory = analyze(graph, graph_limits()).memory(config["batch_size"])["total"]
     if memory > settings.RUN_MAX_MEMORY_BYTES:
         raise HttpError(400, f"training needs about {_size(memory)} at batch size {config['batch_size']}; the "
                              f"limit is {_size(settings.RUN_MAX_MEMORY_BYTES)}. Use a smaller batch or network")
+    try:
+        return queue_for_run(config["device"], memory)
+    except DoesNotFit as exc:
+        raise HttpError(400, str(exc)) from None
 
 
 def _size(count: int) -> str:
@@ -245,7 +252,7 @@ def _size(count: int) -> str:
 
 def _queue(run: Run) -> Run:
     publish(run, "status", status_data(run))
-    runs.enqueue(run)
+    runs.on_commit_dispatch()
     return run
 
 
@@ -257,12 +264,12 @@ def create_run(request: HttpRequest, payload: RunIn):
     verdict = check_fit(network.graph, listing["info"])
     if not verdict["fits"]:
         raise HttpError(400, "the network does not fit the dataset: " + "; ".join(verdict["problems"]))
-    _within_limits(network.graph, config)
+    queue = _within_limits(network.graph, config)
     _active_limit(request)
     with transaction.atomic():
         run = Run.objects.create(owner=request.user, network=network, network_version=network.version,
                                  graph=network.graph, dataset=payload.dataset, dataset_info=listing["info"],
-                                 config=config, queue=runs.queue_for(config))
+                                 config=config, queue=queue)
         _queue(run)
     return Status(201, _run_out(run))
 
@@ -315,8 +322,8 @@ def resume_run(request: HttpRequest, run_id: int):
         if run.status not in (Run.Status.FAILED, Run.Status.CANCELLED):
             return Status(409, {"detail": f"only a failed or cancelled run can be resumed; this one is {run.status}"})
         run.status, run.cancel_requested, run.attempt = Run.Status.QUEUED, False, run.attempt + 1
-        run.finished, run.error = None, ""
-        run.save(update_fields=["status", "cancel_requested", "attempt", "finished", "error"])
+        run.finished, run.error, run.dispatched = None, "", False
+        run.save(update_fields=["status", "cancel_requested", "attempt", "finished", "error", "dispatched"])
         _queue(run)
     return _run_out(run)
 
@@ -335,13 +342,13 @@ def fork_run(request: HttpRequest, run_id: int, payload: ForkIn):
     if epoch not in epochs:
         raise HttpError(400, f"run {parent.pk} has no checkpoint of epoch {epoch}; it has {epochs or 'none'}")
     config = _checked({**parent.config, **payload.config})
-    _within_limits(parent.graph, config)
+    queue = _within_limits(parent.graph, config)
     _active_limit(request)
     with transaction.atomic():
         run = Run.objects.create(owner=request.user, network=parent.network, network_version=parent.network_version,
                                  graph=parent.graph, dataset=parent.dataset, dataset_info=parent.dataset_info,
                                  config=config,
-                                 queue=runs.queue_for(config), parent=parent, parent_epoch=epoch)
+                                 queue=queue, parent=parent, parent_epoch=epoch)
         _queue(run)
     return Status(201, _run_out(run))
 
@@ -396,3 +403,19 @@ def predict(request: HttpRequest, run_id: int, payload: PredictIn):
         return runs.predict(run, payload.x)
     except ValueError as exc:
         raise HttpError(400, str(exc)) from None
+
+
+# --- the cluster --------------------------------------------------------------------------------------
+
+class WorkerOut(Schema):
+    name: str
+    queues: list[str]
+    device: dict[str, Any]
+    concurrency: int
+    started: datetime
+    heartbeat: datetime
+
+
+@router.get("/workers", response=list[WorkerOut], summary="The live workers: their devices, queues and slots")
+def workers(request: HttpRequest):
+    return live_workers()

@@ -40,7 +40,8 @@ class Run(models.Model):
     dataset = models.CharField(max_length=100)  # a built-in name, or "upload-<id>"
     dataset_info = models.JSONField(default=dict)  # Dataset.info(): task, classes, kind, shapes
     config = models.JSONField()
-    queue = models.CharField(max_length=10, default="cpu")
+    queue = models.CharField(max_length=20, default="cpu")
+    dispatched = models.BooleanField(default=False)  # handed to Celery; runs wait undispatched in a fair order
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     created = models.DateTimeField(auto_now_add=True)
     started = models.DateTimeField(null=True, blank=True)
@@ -75,11 +76,13 @@ class Run(models.Model):
         return round(((self.finished or timezone.now()) - self.started).total_seconds(), 1)
 
     def queue_position(self) -> int | None:
-        """1 for the next run to start in its queue, counting the runs queued before it."""
+        """1 for the next run to start in its queue: runs already handed to a worker, then the fair order."""
         if self.status != self.Status.QUEUED:
             return None
-        ahead = Run.objects.filter(queue=self.queue, status=self.Status.QUEUED, created__lt=self.created)
-        return ahead.count() + 1
+        from .scheduler import queue_order
+
+        order = queue_order(self.queue)
+        return order.index(self.pk) + 1 if self.pk in order else None  # it may have started meanwhile
 
     def add_event(self, kind: str, data: dict) -> "RunEvent":
         """Store an event with the run's next sequence number (safe with several writers)."""
@@ -104,3 +107,17 @@ class RunEvent(models.Model):
 
     def message(self) -> dict:
         return {"type": self.kind, "run": self.run_id, "seq": self.seq, **self.data}
+
+
+class WorkerInfo(models.Model):
+    """A worker as it advertises itself: its device, the queues it consumes and how many runs it takes at once."""
+
+    name = models.CharField(max_length=200, unique=True)
+    queues = models.JSONField(default=list)
+    device = models.JSONField(default=dict)  # training.devices.describe_device()
+    concurrency = models.PositiveIntegerField(default=1)
+    started = models.DateTimeField(auto_now_add=True)
+    heartbeat = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]

@@ -9,7 +9,6 @@ import io
 import logging
 from functools import lru_cache
 import shutil
-import socket
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -26,6 +25,7 @@ from .bundle import write_bundle
 from .datasets import Dataset, load_dataset, load_upload
 from .engine import Hooks, Trainer, build_model, pick_device, split
 from .events import Publisher, publish, retry_db, status_data
+from . import scheduler
 from .models import Run, UploadedDataset
 
 log = logging.getLogger(__name__)
@@ -33,15 +33,9 @@ log = logging.getLogger(__name__)
 STOPPED_CHECKPOINT = "checkpoints/stopped.pt"
 
 
-def queue_for(config: dict) -> str:
-    """Runs that ask for a GPU go to the `gpu` queue, served by GPU workers; the rest to `cpu`."""
-    return "gpu" if config["device"] in ("cuda", "mps") else "cpu"
-
-
-def enqueue(run: Run) -> None:
-    from .tasks import train_run
-
-    transaction.on_commit(lambda: train_run.apply_async((run.pk, run.attempt), queue=run.queue))
+def on_commit_dispatch() -> None:
+    """Offer waiting runs to the workers once the transaction that queued one is committed."""
+    transaction.on_commit(scheduler.dispatch)
 
 
 def load_run_dataset(key: str, owner_id: int, seed: int) -> Dataset:
@@ -130,7 +124,7 @@ def announce_queue(queue: str) -> None:
         publish(run, "status", retry_db(lambda r=run: status_data(r), "a queue position"))
 
 
-def train(run_id: int, attempt: int) -> None:
+def train(run_id: int, attempt: int, worker: str) -> None:
     """The worker's whole job for one run; any failure ends the run failed with a message, never running."""
     run = Run.objects.get(pk=run_id)
     if run.attempt != attempt or run.status in Run.FINISHED:
@@ -142,7 +136,7 @@ def train(run_id: int, attempt: int) -> None:
     device = pick_device(config["device"])
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
     _set(run, status=Run.Status.RUNNING, started=run.started or timezone.now(), heartbeat=timezone.now(),
-         worker=socket.gethostname(), device=name, error="")
+         worker=worker, device=name, error="")
     publish(run, "status", status_data(run))
     announce_queue(run.queue)
     publisher = Publisher(run).start()
@@ -193,6 +187,7 @@ def _finish(run: Run, status: str, result, artifacts: dict | None = None, error:
     if status == Run.Status.FAILED:
         publish(run, "error", {"message": error})
     publish(run, "done", {"status": status, "artifacts": sorted(run.artifacts.get("files", {}))})
+    retry_db(scheduler.dispatch, "dispatching")  # this run's slot is free
     announce_queue(run.queue)
 
 

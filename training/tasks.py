@@ -10,8 +10,8 @@ def ping():
     return "pong"
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=settings.RUN_TIME_LIMIT,
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, soft_time_limit=settings.RUN_TIME_LIMIT,
              time_limit=settings.RUN_TIME_LIMIT + 60)
-def train_run(run_id: int, attempt: int) -> None:
+def train_run(self, run_id: int, attempt: int) -> None:
     """Train one run. Acked late and requeued if its process dies, so a lost run is picked up again."""
-    runs.train(run_id, attempt)
+    runs.train(run_id, attempt, worker=self.request.hostname or "")
