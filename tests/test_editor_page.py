@@ -179,6 +179,10 @@ def test_the_classic_cnn_is_built_with_the_mouse_checked_saved_and_exported(page
     expect(modal).to_be_visible()
     expect(modal.get_by_test_id("code-source")).to_contain_text("nn.Conv2d(1, 32, kernel_size=3)")
     expect(modal.get_by_test_id("code-source")).to_contain_text("nn.Linear(5408, 128)")
+    with page.expect_download() as download:
+        modal.get_by_test_id("code-download").click()
+    assert download.value.suggested_filename == "untitled_network.py"
+    assert "class UntitledNetwork(nn.Module):" in open(download.value.path()).read()
 
 
 def test_delete_undo_redo_duplicate_and_multi_select(page, user):
@@ -186,6 +190,9 @@ def test_delete_undo_redo_duplicate_and_multi_select(page, user):
     log_in(page, user)
     open_editor(page, network, "693,962")
     expect(page.get_by_test_id("undo")).to_be_disabled()
+    expect(page.get_by_test_id("memory")).to_have_text("24.0 MiB")  # at batch size 32
+    page.get_by_test_id("batch-size").fill("64")
+    expect(page.get_by_test_id("memory")).to_have_text("37.5 MiB")
 
     select(page, "fc1")
     page.keyboard.press("Delete")
@@ -231,6 +238,10 @@ def test_delete_undo_redo_duplicate_and_multi_select(page, user):
     page.mouse.up()
     page.keyboard.up("Shift")
     expect(page.get_by_test_id("inspector")).to_contain_text("8 layers, 7 connections")
+
+    page.keyboard.press("?")
+    expect(page.get_by_test_id("shortcuts-dialog")).to_be_visible()
+    expect(page.get_by_test_id("shortcut-list")).to_contain_text("Duplicate the selection")
 
 
 def test_wiring_refuses_loops_cycles_and_inputs_into_the_input(page, user):
@@ -334,6 +345,7 @@ def test_import_export_json_and_rename_in_the_editor(page, user):
 def test_another_users_network_is_not_found(page, user):
     network = Network.create(user, "Private", example("seed_cnn"))
     log_in(page, User.objects.create_user("mallory", password=PASSWORD))
+    # Through page.request, with the page's session: the browser would log a 404 page as a console error.
     response = page.request.get(f"/networks/{network.id}/")
     assert response.status == 404
 

@@ -5,13 +5,12 @@
 import { NODE_FONT, NODE_HEIGHT, canvasStyle } from "./canvas-style.js";
 import { attachEdgeHandles } from "./edge-handle.js";
 import { formatShape, plural } from "./format.js";
-import { freshId, graphOf, toElements } from "./graph-doc.js";
+import { TEMPORARY, freshId, graphOf, toElements } from "./graph-doc.js";
 
 const MAX_FIT_ZOOM = 1.25; // fitting a small graph should not blow it up
 const FIT_PADDING = 48;
 const DUPLICATE_OFFSET = 40;
 const MIN_NODE_WIDTH = 188;
-const TEMPORARY = ".eh-ghost, .eh-preview";
 
 const measure = document.createElement("canvas").getContext("2d");
 measure.font = NODE_FONT;
@@ -214,7 +213,7 @@ export class Canvas {
     return new Set(this.nodes().map((node) => node.id()));
   }
 
-  // The graph position under a point of the window (a drop, a mouse release).
+  // The graph position under a point of the window (where a layer was dropped).
   modelPosition(clientX, clientY) {
     const box = this.cy.container().getBoundingClientRect();
     const pan = this.cy.pan();
@@ -252,7 +251,8 @@ export class Canvas {
 
   // Top-to-bottom layers with dagre, then everything in view.
   layout() {
-    this.cy.elements().not(TEMPORARY).layout({ name: "dagre", rankDir: "TB", nodeSep: 40, rankSep: 36, animate: false, fit: false }).run();
+    const options = { name: "dagre", rankDir: "TB", nodeSep: 40, rankSep: 36, animate: false, fit: false };
+    this.cy.elements().not(TEMPORARY).layout(options).run();
     this.fit();
   }
 }

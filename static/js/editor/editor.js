@@ -6,7 +6,7 @@ import { api } from "./api.js";
 import { Canvas } from "./canvas.js";
 import { CodeExport } from "./code-export.js";
 import { downloadGraph } from "./download.js";
-import { FORMAT, FORMAT_VERSION } from "./graph-doc.js";
+import { FORMAT, FORMAT_VERSION, uneditedFields } from "./graph-doc.js";
 import { History } from "./graph-state.js";
 import { readGraphFile } from "./import-file.js";
 import { Inspector } from "./inspector.js";
@@ -24,11 +24,21 @@ const registry = new Registry(await api.layers());
 
 const nameInput = byTestId("network-name");
 const notice = byTestId("notice");
-// The document's fields that the editor does not edit (description, meta) are kept as they came.
-let extras = {};
+let extras = {}; // the document's fields that the editor keeps without editing (description, meta)
 
 function documentOf() {
   return { ...extras, format: FORMAT, version: FORMAT_VERSION, name: nameInput.value.trim(), ...canvas.graph() };
+}
+
+// An undo step: the graph and the fields that come with it, not the network's name (which is not undone).
+function snapshot() {
+  return JSON.stringify({ ...extras, ...canvas.graph() });
+}
+
+// Put a document's graph on the canvas (opening, importing, undoing). Returns what could not be drawn.
+function loadDocument(doc) {
+  extras = uneditedFields(doc);
+  return canvas.load(doc);
 }
 
 function tell(message) {
@@ -78,12 +88,11 @@ const validator = new Validator({
 });
 
 // Opening the network: draw it, fit it, and take this state as the first snapshot and the saved one.
-extras = Object.fromEntries(Object.entries(network.graph).filter(([key]) => ["description", "meta"].includes(key)));
 nameInput.value = network.name;
-const dropped = canvas.load(network.graph);
+const dropped = loadDocument(network.graph);
 if (dropped.length) tell(`Left out, as the canvas cannot draw them: ${dropped.join(", ")}. Saving stores the graph without them.`);
 canvas.fit();
-const history = new History(JSON.stringify(canvas.graph()));
+const history = new History(snapshot());
 const saver = new Saver({
   networkId: network.id, version: network.version, documentOf,
   status: byTestId("save-status"), dialog: byTestId("conflict-dialog"),
@@ -96,7 +105,7 @@ function edit(change, key = null) {
 }
 
 function committed(key = null) {
-  history.commit(JSON.stringify(canvas.graph()), key);
+  history.commit(snapshot(), key);
   changed();
 }
 
@@ -108,10 +117,10 @@ function changed() {
   validator.schedule();
 }
 
-function restore(snapshot) {
-  if (snapshot === null) return;
+function restore(step) {
+  if (step === null) return;
   const selected = canvas.selected().map((element) => element.id());
-  canvas.load(JSON.parse(snapshot));
+  loadDocument(JSON.parse(step));
   canvas.selectIds(selected);
   inspector.show(canvas.selected(), canvas, validator.latest);
   changed();
@@ -134,8 +143,7 @@ importInput.addEventListener("change", async () => {
   try {
     const doc = await readGraphFile(file);
     edit(() => {
-      extras = Object.fromEntries(Object.entries(doc).filter(([key]) => ["description", "meta"].includes(key)));
-      canvas.load(doc);
+      loadDocument(doc);
       canvas.fit();
     });
     tell("");

@@ -7,7 +7,15 @@ export const FORMAT = "netgraph";
 export const FORMAT_VERSION = 1;
 
 // Edgehandles' temporary elements (the line that follows the mouse, the preview edge) are not the graph.
-const TEMPORARY = ".eh-ghost, .eh-preview";
+// (Edgehandles also marks the previewed target node eh-preview; that node is real.)
+export const TEMPORARY = ".eh-ghost, edge.eh-preview";
+
+// Top-level fields the editor keeps as they came without editing them.
+const UNEDITED_FIELDS = ["description", "meta"];
+
+export function uneditedFields(doc) {
+  return Object.fromEntries(UNEDITED_FIELDS.filter((key) => key in doc).map((key) => [key, doc[key]]));
+}
 
 export function emptyDocument(name) {
   return { format: FORMAT, version: FORMAT_VERSION, name, nodes: [], edges: [] };

@@ -35,6 +35,9 @@ function facts(rows) {
 }
 
 const shapeText = (shape) => (shape ? formatShape(shape) : "—");
+const MEMORY_ROWS = [["parameters", "Weights"], ["gradients", "Gradients"], ["optimizer", "Adam state"],
+  ["activations", "Activations"], ["total", "Total"]];
+const MAX_BATCH_SIZE = 65536; // the validation endpoint's limit
 
 export class Inspector {
   constructor(root, registry, actions) {
@@ -70,17 +73,16 @@ export class Inspector {
     root.append(element("h3", "", "Training memory"));
     const batch = element("label", "inline-field", "Batch size ");
     const batchInput = element("input");
-    Object.assign(batchInput, { type: "number", min: 1, max: 65536, step: 1, value: this.actions.batchSize() });
+    Object.assign(batchInput, { type: "number", min: 1, max: MAX_BATCH_SIZE, step: 1, value: this.actions.batchSize() });
     batchInput.dataset.testid = "batch-size";
     batchInput.addEventListener("input", () => {
       const size = Number(batchInput.value);
-      if (Number.isInteger(size) && size >= 1 && size <= 65536) this.actions.setBatchSize(size);
+      if (Number.isInteger(size) && size >= 1 && size <= MAX_BATCH_SIZE) this.actions.setBatchSize(size);
     });
     batch.append(batchInput);
-    const memory = facts([["parameters", "Weights"], ["gradients", "Gradients"], ["optimizer", "Adam state"],
-      ["activations", "Activations"], ["total", "Total"]]);
-    root.append(batch, memory.list,
-      element("p", "muted small", "float32 weights, their gradients, Adam's two moments, and each layer's output kept for the backward pass."));
+    const memory = facts(MEMORY_ROWS);
+    root.append(batch, memory.list, element("p", "muted small",
+      "float32 weights, their gradients, Adam's two moments, and each layer's output kept for the backward pass."));
     return {
       element: root,
       update: (analysis) => {
@@ -88,9 +90,7 @@ export class Inspector {
         shapes.set("input", shapeText(analysis.input_shape));
         shapes.set("output", shapeText(analysis.output_shape));
         shapes.set("params", formatCount(analysis.total_params));
-        for (const key of ["parameters", "gradients", "optimizer", "activations", "total"]) {
-          memory.set(key, formatBytes(analysis.memory[key]));
-        }
+        for (const [key] of MEMORY_ROWS) memory.set(key, formatBytes(analysis.memory[key]));
       },
     };
   }
