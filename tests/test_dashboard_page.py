@@ -17,12 +17,14 @@ from training.datasets import load_dataset
 from training.events import publish
 from training.models import Run
 
-from .graphs import example
+from .graphs import example, mlp
 from .services import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PASSWORD = "correct horse battery"
+FLOWERS_CSV = "sepal,petal,colour,species\n" + "".join(
+    f"{1 + i % 5},{2 + i % 3},{'red' if i % 2 else 'blue'},{'a' if i % 3 else 'b'}\n" for i in range(30))
 RUN_TIMEOUT = 120_000  # ms: a few digits epochs, on two cores shared with the browser and the server
 COUNT_REDRAWS = """
 // Plotly assigns window.Plotly once loaded: wrap its drawing calls then, recording when each one happens.
@@ -66,7 +68,8 @@ def ada(user, worker):
 
 
 def network(user, slug="digits_cnn"):
-    return Network.create(user, example(slug)["name"], example(slug))
+    graph = mlp(width=4, classes=3) if slug == "iris_mlp" else example(slug)
+    return Network.create(user, graph["name"], graph)
 
 
 def log_in(page, user):
@@ -83,18 +86,20 @@ def client_of(user):
     return client
 
 
-def start_run(page, net, **config):
+def start_run(page, net, dataset="digits", **config):
     """A run started through the API with the page's session, as if from another tab."""
     token = next(cookie["value"] for cookie in page.context.cookies() if cookie["name"] == "csrftoken")
     response = page.request.post("/api/runs", headers={"X-CSRFToken": token}, data={
-        "network_id": net.pk, "dataset": "digits", "config": {"epochs": 3, "lr": 3e-3, **config}})
+        "network_id": net.pk, "dataset": dataset, "config": {"epochs": 3, "lr": 3e-3, **config}})
     assert response.status == 201, response.text()
     return response.json()["id"]
 
 
-def finished_run(page, net, **config):
-    run_id = start_run(page, net, **config)
-    wait_until(lambda: Run.objects.get(pk=run_id).status == "succeeded", RUN_TIMEOUT / 1000, f"run {run_id}")
+def finished_run(page, net, dataset="digits", **config):
+    run_id = start_run(page, net, dataset, **config)
+    run = wait_until(lambda: (r := Run.objects.get(pk=run_id)).status in Run.FINISHED and r, RUN_TIMEOUT / 1000,
+                     f"run {run_id} to finish")
+    assert run.status == "succeeded", run.error
     return run_id
 
 
@@ -133,6 +138,58 @@ def test_the_fix_button_makes_the_seed_cnn_fit_the_digits(page, ada):
     net.refresh_from_db()
     assert net.version == 2 and net.graph["nodes"][0]["params"]["shape"] == [1, 8, 8]
     expect(page.get_by_test_id("editor-link")).to_have_attribute("href", f"/networks/{net.pk}/")
+
+
+def test_every_kind_of_dataset_is_previewed_and_an_upload_is_added_to_the_choices(page, user):
+    net = network(user)
+    log_in(page, user)
+    open_dashboard(page, net)
+    choose = page.get_by_test_id("dataset-select").select_option
+    preview = page.get_by_test_id("dataset-preview")
+    choose("iris")
+    expect(preview.locator("tbody tr")).to_have_count(8)
+    expect(page.get_by_test_id("dataset-info")).to_have_text("150 samples · tabular 4 · 3 classes")
+    expect(page.get_by_test_id("class-counts").locator(".column")).to_have_count(3)
+    choose("spirals")
+    page.wait_for_function("document.querySelector('[data-testid=dataset-preview] .chart')?.data?.length === 2")
+    assert page.evaluate("document.querySelector('[data-testid=dataset-preview] .chart').data"
+                         ".reduce((n, trace) => n + trace.x.length, 0)") == 300
+    choose("sequences")
+    expect(preview.locator("svg.sparkline")).to_have_count(12)
+    expect(page.get_by_test_id("fit-status")).to_have_attribute("data-fits", "false")
+
+    page.get_by_text("Upload your own data").click()
+    page.get_by_test_id("upload-file").set_input_files(files=[{"name": "flowers.csv", "mimeType": "text/csv",
+                                                               "buffer": FLOWERS_CSV.encode()}])
+    page.get_by_test_id("upload-name").fill("Flowers")
+    page.get_by_test_id("upload-target").fill("species")
+    page.get_by_test_id("upload-submit").click()
+    expect(page.get_by_test_id("dataset-select").locator("option:checked")).to_have_text("Flowers")
+    expect(page.get_by_test_id("dataset-info")).to_contain_text("30 samples · tabular 4 · 2 classes")
+    expect(page.get_by_test_id("upload-error")).to_be_hidden()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_test_id("dataset-delete").click()
+    expect(page.get_by_test_id("dataset-select").locator("option", has_text="Flowers")).to_have_count(0)
+    expect(page.get_by_test_id("dataset-select")).to_have_value("digits")
+
+
+def test_an_upload_that_cannot_be_read_says_why(browser, server, user):
+    # Not the `page` fixture: the browser logs the refused upload's 400 as a console error, the one expected here.
+    context = browser.new_context(base_url=server.url)
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    log_in(page, user)
+    open_dashboard(page, network(user))
+    page.get_by_text("Upload your own data").click()
+    page.get_by_test_id("upload-file").set_input_files(files=[{"name": "one.csv", "mimeType": "text/csv",
+                                                               "buffer": b"a,b\n1,2\n3,2\n"}])
+    page.get_by_test_id("upload-submit").click()
+    expect(page.get_by_test_id("upload-error")).to_contain_text("the target column 'b' has a single class")
+    expect(page.get_by_test_id("upload-submit")).to_be_enabled()
+    context.close()
+    assert errors == ["Failed to load resource: the server responded with a status of 400 (Bad Request)"]
 
 
 def start_in_page(page, **config):
@@ -183,9 +240,16 @@ def test_a_running_run_is_stopped_from_the_page(page, ada):
     page.get_by_test_id("stop-button").click()
     expect(page.get_by_test_id("run-status")).to_have_attribute("data-status", "cancelled", timeout=15_000)
     expect(page.get_by_test_id("stop-button")).to_be_hidden()
-    expect(page.get_by_test_id("resume-button")).to_be_visible()
     expect(page.get_by_test_id(f"run-row-{run.pk}")).to_contain_text("cancelled")
     assert Run.objects.get(pk=run.pk).status == "cancelled"
+
+    page.get_by_test_id("resume-button").click()  # from its last checkpoint, on the same charts
+    expect(page.get_by_test_id("run-status")).to_have_attribute("data-status", "running", timeout=RUN_TIMEOUT)
+    expect(page.get_by_test_id("resume-button")).to_be_hidden()
+    page.get_by_test_id("stop-button").click()
+    expect(page.get_by_test_id("run-status")).to_have_attribute("data-status", "cancelled", timeout=15_000)
+    epochs = epochs_plotted(page)
+    assert epochs == list(range(1, len(epochs) + 1))
 
 
 def test_two_runs_are_compared_by_their_curves_and_the_settings_that_differ(page, ada):
@@ -205,6 +269,14 @@ def test_two_runs_are_compared_by_their_curves_and_the_settings_that_differ(page
                                f"(document.querySelector('[data-testid={chart}]'))")
     page.get_by_test_id(f"compare-{fast}").uncheck()
     expect(page.get_by_test_id("compare-panel")).to_be_hidden()
+
+    expect(page.get_by_test_id("run-view")).to_have_attribute("data-run-id", str(fast))  # the newest
+    page.get_by_test_id(f"run-row-{slow}").click()
+    expect(page.get_by_test_id("run-view")).to_have_attribute("data-run-id", str(slow))
+    expect(page).to_have_url(f"/networks/{net.pk}/train/?run={slow}")
+    page.get_by_test_id("copy-settings").click()
+    expect(page.get_by_test_id("config-lr")).to_have_value("0.003")
+    expect(page.get_by_test_id("config-epochs")).to_have_value("2")
 
 
 def test_a_finished_run_offers_its_downloads(page, ada, tmp_path):
@@ -253,6 +325,25 @@ def test_a_drawn_digit_is_predicted_with_class_probabilities(page, ada):
     expect(result).not_to_have_attribute("data-predicted", "1")
     page.get_by_test_id("tryit-sample-0").click()
     expect(result).to_contain_text("label")
+
+
+def test_a_tabular_model_is_tried_with_typed_features(page, ada):
+    net = network(ada, "iris_mlp")
+    log_in(page, ada)
+    run_id = finished_run(page, net, "iris", epochs=30, lr=0.01)
+    open_dashboard(page, net, run_id)
+    expect(page.get_by_test_id("chart-accuracy")).to_be_visible()
+    expect(page.get_by_test_id("tryit-canvas")).to_be_hidden()
+    features = page.get_by_test_id("tryit-features").locator("input")
+    expect(features).to_have_count(4)
+    expect(page.get_by_test_id("tryit-feature-0")).not_to_have_value("")
+    for i, value in enumerate([-1.0, 1.0, -1.3, -1.3]):  # standardised measurements of a small flower
+        page.get_by_test_id(f"tryit-feature-{i}").fill(str(value))
+    page.get_by_test_id("predict-button").click()
+    expect(page.get_by_test_id("prediction")).to_have_attribute("data-predicted", "setosa")
+    expect(page.get_by_test_id("prediction-bars").locator(".bar")).to_have_count(3)
+    page.get_by_test_id("tryit-sample-1").click()
+    expect(page.get_by_test_id("prediction")).to_contain_text("label")
 
 
 def redraw_rate(page, since):

@@ -9,8 +9,9 @@ import { renderSamples } from "./samples.js";
 
 const GROUPS = { image: "Images", tabular: "Tables", points: "Points in the plane", sequence: "Sequences",
   tokens: "Text" };
-// A point cloud needs a few hundred points to show its shape; other kinds a row of examples.
-const PREVIEW_SAMPLES = { points: 300, default: 12 };
+// A point cloud needs a few hundred points to show its shape; other kinds a few examples.
+const PREVIEW_SAMPLES = { points: 300, tabular: 8, tokens: 8, default: 12 };
+const PREVIEW_COLUMNS = 4; // of a table, in the narrow column
 
 /** `onSelect(detail)` is called with GET /api/datasets/{key} each time the choice changes. */
 export function createDatasetPanel(root, { onSelect }) {
@@ -49,7 +50,7 @@ export function createDatasetPanel(root, { onSelect }) {
           x: points.map((s) => s.x[0]), y: points.map((s) => s.x[1]) };
       }));
     } else {
-      renderSamples(preview, sample.samples, data.kind);
+      renderSamples(preview, sample.samples, data.kind, { columns: PREVIEW_COLUMNS });
     }
     const entries = Object.entries(sample.class_counts);
     renderColumns(counts, entries.map(([name, n]) => ({ label: name, value: n })));

@@ -4,10 +4,10 @@ export const shape = (dims) => (dims && dims.length ? dims.join("×") : "—");
 
 export const percent = (value, digits = 1) => `${(100 * value).toFixed(digits)}%`;
 
-export function number(value) {
+export function number(value, digits = 4) {
   if (value === null || value === undefined || Number.isNaN(value)) return "—";
   if (Number.isInteger(value) || Math.abs(value) >= 1000) return Math.round(value).toLocaleString("en");
-  return Number(value.toPrecision(4)).toString();
+  return Number(value.toPrecision(digits)).toString();
 }
 
 export function duration(seconds) {

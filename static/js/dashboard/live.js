@@ -81,6 +81,10 @@ export function createRunView(root, { onChange, onCopySettings }) {
     if (value === "succeeded") bar.value = 1;
   }
 
+  function showSpeed(samplesPerSecond) {
+    $("run-speed").textContent = `${number(Math.round(samplesPerSecond))} samples/s`;
+  }
+
   function stopReady() {
     stop.disabled = false;
     stop.textContent = "Stop";
@@ -127,7 +131,7 @@ export function createRunView(root, { onChange, onCopySettings }) {
       charts.steps.extend(0, xs, ys);
       charts.steps.extend(1, xs, smooth);
       showProgress(event.epoch, event.step, event.steps_per_epoch);
-      $("run-speed").textContent = `${number(event.samples_per_s)} samples/s`;
+      showSpeed(event.samples_per_s);
     },
     epoch(event) {
       charts.loss.extend(0, [event.epoch], [event.train_loss]);
@@ -143,7 +147,7 @@ export function createRunView(root, { onChange, onCopySettings }) {
       $("run-best").textContent = headline(live.best);
       live.eta = event.eta_s;
       showProgress(event.epoch, 0, 0);
-      $("run-speed").textContent = `${number(event.samples_per_s)} samples/s`;
+      showSpeed(event.samples_per_s);
       showTime();
     },
     error(event) {

@@ -4,7 +4,6 @@
 import { h } from "./dom.js";
 import { number } from "./format.js";
 
-const SHOWN_COLUMNS = 8; // a wide table (30 features) stays readable; the label column is always shown
 
 export function label(value) {
   return Array.isArray(value) ? value.map(number).join(", ") : String(value);
@@ -63,22 +62,21 @@ export function sampleTiles(samples, kind, { onPick, testid } = {}) {
   });
 }
 
-/** Tabular samples (or token ids) as a table with a label column; `onPick` makes rows clickable. */
-export function sampleTable(samples, kind, { onPick, testid } = {}) {
+/** Tabular samples (or token ids) as a table: the first `columns` features and the label (a wide table of
+ * 30 features stays readable); `onPick` makes rows clickable. */
+export function sampleTable(samples, kind, { onPick, testid, columns = 8 } = {}) {
   const width = kind === "tokens" ? 1 : samples[0].x.length;
-  const shown = Math.min(width, SHOWN_COLUMNS);
+  const shown = Math.min(width, columns);
   const head = kind === "tokens" ? ["token ids"] : Array.from({ length: shown }, (_, i) => `x${i}`);
   const cells = (x) => (kind === "tokens" ? [x.slice(0, 16).join(" ") + (x.length > 16 ? " …" : "")]
-    : x.slice(0, shown).map(number));
-  const more = kind !== "tokens" && width > shown;
+    : x.slice(0, shown).map((value) => number(value, 3)));
   return h("div", { class: "table-scroll" }, h("table", { class: "samples-table" },
-    h("thead", {}, h("tr", {}, ...head.map((name) => h("th", {}, name)), more && h("th", {}, `+${width - shown}`),
-      h("th", {}, "label"))),
+    width > shown && h("caption", {}, `the first ${shown} of ${width} features`),
+    h("thead", {}, h("tr", {}, ...head.map((name) => h("th", {}, name)), h("th", {}, "label"))),
     h("tbody", {}, ...samples.map((sample, i) => h("tr", {
       class: onPick ? "pickable" : undefined, "data-testid": testid && `${testid}-${i}`,
       onclick: onPick && (() => onPick(sample, i)),
-    }, ...cells(sample.x).map((text) => h("td", {}, text)), more && h("td", {}, "…"),
-    h("td", { class: "label" }, label(sample.label)))))));
+    }, ...cells(sample.x).map((text) => h("td", {}, text)), h("td", { class: "label" }, label(sample.label)))))));
 }
 
 /** The samples of a kind shown the way that reads best: tiles for pictures, a table for rows. */
