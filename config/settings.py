@@ -255,6 +255,9 @@ RUNS_MAX_ACTIVE_PER_USER = int(os.environ.get("RUNS_MAX_ACTIVE_PER_USER", 4))  #
 DATASET_CACHE_DIR = Path(os.environ.get("DATASET_CACHE_DIR", VAR_DIR / "datasets"))
 DATASET_DOWNLOADS = env_bool("DATASET_DOWNLOADS", True)  # fetch MNIST once into the cache if missing
 RUN_MAX_EPOCHS = int(os.environ.get("RUN_MAX_EPOCHS", 1000))
+# torch threads per training run; 0 leaves torch's default (every core). On a machine shared with the web
+# server or other workers, 1 thread is steadier: 2 threads beside another busy process fell to 0.3x here.
+TRAIN_THREADS = int(os.environ.get("TRAIN_THREADS", 0))
 RUN_MAX_MEMORY_BYTES = int(os.environ.get("RUN_MAX_MEMORY_BYTES", 16 * 2**30))  # estimated training memory
 # Uploaded datasets: parsed on upload and by the worker, never unpickled.
 UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 50_000_000))

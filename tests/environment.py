@@ -16,6 +16,8 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 # Runs and their artifacts go to a throwaway folder; a lost worker is noticed after a few seconds.
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="netbuilder-media-"))
 os.environ.setdefault("RUN_HEARTBEAT_TIMEOUT", "5")
+# The test worker shares two cores with the test process, Daphne and Chromium: one torch thread each.
+os.environ.setdefault("TRAIN_THREADS", "1")
 
 _embedded_redis = None
 

@@ -133,6 +133,8 @@ def train(run_id: int, attempt: int, worker: str) -> None:
             timezone.now() - run.heartbeat < timedelta(seconds=settings.RUN_HEARTBEAT_TIMEOUT):
         return  # another worker is on it
     config = run.config
+    if settings.TRAIN_THREADS:
+        torch.set_num_threads(settings.TRAIN_THREADS)
     device = pick_device(config["device"])
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
     _set(run, status=Run.Status.RUNNING, started=run.started or timezone.now(), heartbeat=timezone.now(),
