@@ -23,15 +23,10 @@ def service_env(django_db_setup, django_db_blocker):
 
 @pytest.fixture(scope="session")
 def worker(service_env):
-    """A real Celery worker process consuming both queues."""
+    """A real Celery worker process consuming the `cpu` queue and the smallest GPU tier."""
     from tests.services import Worker
 
-    process = Worker(service_env)
-    try:
-        process.start()
-        yield process
-    finally:
-        process.stop()
+    yield from running(Worker(service_env))
 
 
 @pytest.fixture(scope="session")
@@ -39,12 +34,15 @@ def server(service_env):
     """A real Daphne server (HTTP and websockets) on a free port."""
     from tests.services import Server
 
-    process = Server(service_env)
+    yield from running(Server(service_env))
+
+
+def running(service):
     try:
-        process.start()
-        yield process
+        service.start()
+        yield service
     finally:
-        process.stop()
+        service.stop()
 
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -107,3 +107,13 @@ class Server(Service):
         wait_until(lambda: self.proc.poll() is not None or port_accepts("127.0.0.1", self.port), 60,
                    "Daphne to accept connections")
         assert self.proc.poll() is None, self.log()
+
+
+def stop_leftover_runs() -> None:
+    """Cancel what a test left queued or running, and wait for the worker to let go, before the test's
+    database is emptied under it."""
+    from training.models import Run
+
+    Run.objects.filter(status__in=["queued", "running"]).update(cancel_requested=True)
+    Run.objects.filter(status="queued").update(status="cancelled")
+    wait_until(lambda: not Run.objects.filter(status="running").exists(), 60, "the worker to stop its run")

@@ -1,6 +1,5 @@
 """The datasets API: built-ins with previews, uploads with limits and clear errors, fit checks, ownership."""
 
-import io
 import json
 
 import pytest

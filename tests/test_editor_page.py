@@ -102,13 +102,8 @@ def set_param(page, node_id, name, value):
     page.get_by_test_id(f"param-{name}").fill(value)
 
 
-def test_the_classic_cnn_is_built_with_the_mouse_checked_saved_and_exported(page, user):
-    log_in(page, user)
-    page.get_by_test_id("new-network").click()
-    expect(page).to_have_url(EDITOR_URL)
-    expect(page.get_by_test_id("total-params")).to_have_text("0")
-    assert canvas_state(page)["nodes"] == ["input_1"]
-
+def build_classic_cnn(page):
+    """From a new network's lone Input: drop the layers of the classic MNIST CNN, wire them, set them up."""
     # The Input node goes to the top of the canvas (a real drag), the other layers into a column below it.
     canvas = page.get_by_test_id("canvas").bounding_box()
     x = canvas["width"] / 2
@@ -134,6 +129,15 @@ def test_the_classic_cnn_is_built_with_the_mouse_checked_saved_and_exported(page
     set_param(page, "linear_1", "out_features", "128")
     set_param(page, "linear_2", "out_features", "10")
 
+
+def test_the_classic_cnn_is_built_with_the_mouse_checked_saved_and_exported(page, user):
+    log_in(page, user)
+    page.get_by_test_id("new-network").click()
+    expect(page).to_have_url(EDITOR_URL)
+    expect(page.get_by_test_id("total-params")).to_have_text("0")
+    assert canvas_state(page)["nodes"] == ["input_1"]
+
+    build_classic_cnn(page)
     expect(page.get_by_test_id("total-params")).to_have_text("693,962")
     expect(page.get_by_test_id("problem-count")).to_have_text("No problems")
     assert caption(page, "conv2d_1") == "conv2d_1 · Conv2d\n[32, 26, 26] · 320 params"

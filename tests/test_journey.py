@@ -12,9 +12,9 @@ from playwright.sync_api import expect
 from builder.models import Network
 from training.models import Run, RunEvent
 
-from .services import wait_until
+from .services import stop_leftover_runs
 from .test_dashboard_page import RUN_TIMEOUT, epochs_plotted, wait_plotted
-from .test_editor_page import caption, drop, point, set_param, wire
+from .test_editor_page import build_classic_cnn, caption, set_param
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,9 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def journey(page, worker):
     yield page
-    Run.objects.filter(status__in=["queued", "running"]).update(cancel_requested=True)
-    Run.objects.filter(status="queued").update(status="cancelled")
-    wait_until(lambda: not Run.objects.filter(status="running").exists(), 60, "the worker to stop its run")
+    stop_leftover_runs()
 
 
 def sign_up(page):
@@ -42,25 +40,7 @@ def build_the_classic_cnn(page):
     page.get_by_test_id("new-network").click()
     expect(page).to_have_url(re.compile(r"/networks/\d+/$"))
     expect(page.get_by_test_id("total-params")).to_have_text("0")  # the editor is up and has validated
-    canvas = page.get_by_test_id("canvas").bounding_box()
-    x = canvas["width"] / 2
-    start = point(page, "input_1")
-    page.mouse.move(start["x"], start["y"])
-    page.mouse.down()
-    page.mouse.move(canvas["x"] + x, canvas["y"] + 50, steps=5)
-    page.mouse.up()
-    for i, layer in enumerate(["Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear", "ReLU", "Linear"], start=1):
-        drop(page, layer, x, 50 + 95 * i)
-    ids = ["input_1", "conv2d_1", "relu_1", "maxpool2d_1", "flatten_1", "linear_1", "relu_2", "linear_2"]
-    page.wait_for_function("n => window.netbuilder.cy.nodes().length === n", arg=len(ids))
-    for source, target in zip(ids, ids[1:]):
-        wire(page, source, target)
-    set_param(page, "input_1", "shape", "[1, 28, 28]")
-    set_param(page, "conv2d_1", "out_channels", "32")
-    page.get_by_test_id("param-kernel_size").fill("3")
-    set_param(page, "maxpool2d_1", "kernel_size", "2")
-    set_param(page, "linear_1", "out_features", "128")
-    set_param(page, "linear_2", "out_features", "10")
+    build_classic_cnn(page)
     expect(page.get_by_test_id("total-params")).to_have_text("693,962")
     assert caption(page, "conv2d_1") == "conv2d_1 · Conv2d\n[32, 26, 26] · 320 params"
 

@@ -22,7 +22,7 @@ from training.models import Run, RunEvent
 from training.runs import read_checkpoint
 
 from .graphs import example
-from .services import ROOT, wait_until
+from .services import ROOT, stop_leftover_runs, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,10 +39,7 @@ def login(name):
 def ada(worker):
     client = login("ada")
     yield client
-    # Stop whatever this test left running before the database is emptied under the worker.
-    Run.objects.filter(status__in=["queued", "running"]).update(cancel_requested=True)
-    Run.objects.filter(status="queued").update(status="cancelled")
-    wait_until(lambda: not Run.objects.filter(status="running").exists(), 60, "the worker to stop its run")
+    stop_leftover_runs()
 
 
 def post(client, url, body=None):

@@ -7,10 +7,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from training.models import Run
 
 from .graphs import example
-from .services import Worker, wait_until
+from .services import Worker, stop_leftover_runs, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,9 +19,7 @@ def second_worker(worker, service_env):
     extra = Worker(service_env)
     extra.start()
     yield extra
-    Run.objects.filter(status__in=["queued", "running"]).update(cancel_requested=True)
-    Run.objects.filter(status="queued").update(status="cancelled")
-    wait_until(lambda: not Run.objects.filter(status="running").exists(), 60, "the workers to stop their runs")
+    stop_leftover_runs()
     extra.stop()
 
 

@@ -222,6 +222,30 @@ def _global_avg_pool(module: str, inputs: list[str], p: dict, shapes: list[Shape
     return f"{inputs[0]}.mean(dim={dims if len(dims) > 1 else dims[0]})"
 
 
+SPATIAL = {1: "C×L", 2: "C×H×W"}
+
+
+def _conv(cls: type, description: str) -> LayerSpec:
+    dims = int(cls.__name__[-2])
+    return LayerSpec(cls.__name__, "Convolution", description, _conv_params(dims), ranks=(dims + 1,),
+                     rank_hint=SPATIAL[dims], build=_build_conv(cls))
+
+
+def _pool(cls: type, description: str) -> LayerSpec:
+    dims = int(cls.__name__[-2])
+    return LayerSpec(cls.__name__, "Pooling", description, _pool_params(dims), ranks=(dims + 1,),
+                     rank_hint=SPATIAL[dims], build=_build_pool(cls), check=_check_pool_padding)
+
+
+def _batch_norm(cls: type, description: str, ranks: tuple[int, ...], hint: str) -> LayerSpec:
+    return LayerSpec(
+        cls.__name__, "Normalization", description,
+        (float_param("eps", 1e-5, "Added to the variance for stability.", 0.0, 1.0, exclusive_minimum=True),
+         float_param("momentum", 0.1, "Weight of each batch in the running statistics.", 0.0, 1.0)),
+        ranks=ranks, rank_hint=hint,
+        build=lambda p, s: Call(cls, (s[0][0],), {"eps": p["eps"], "momentum": p["momentum"]}))
+
+
 LAYERS: dict[str, LayerSpec] = {}
 
 
@@ -245,22 +269,12 @@ _register(
          bool_param("bias", True, "Learn an additive bias per unit.")),
         label="Dense",
         build=lambda p, s: Call(nn.Linear, (s[0][-1], p["out_features"]), {"bias": p["bias"]})),
-    LayerSpec("Conv1d", "Convolution", "1-D convolution over a sequence of channels (C×L).",
-              _conv_params(1), ranks=(2,), rank_hint="C×L", build=_build_conv(nn.Conv1d)),
-    LayerSpec("Conv2d", "Convolution", "2-D convolution over an image (C×H×W).",
-              _conv_params(2), ranks=(3,), rank_hint="C×H×W", build=_build_conv(nn.Conv2d)),
-    LayerSpec("MaxPool1d", "Pooling", "Keeps the largest value in each window of a sequence.",
-              _pool_params(1), ranks=(2,), rank_hint="C×L", build=_build_pool(nn.MaxPool1d),
-              check=_check_pool_padding),
-    LayerSpec("MaxPool2d", "Pooling", "Keeps the largest value in each window of an image.",
-              _pool_params(2), ranks=(3,), rank_hint="C×H×W", build=_build_pool(nn.MaxPool2d),
-              check=_check_pool_padding),
-    LayerSpec("AvgPool1d", "Pooling", "Averages each window of a sequence.",
-              _pool_params(1), ranks=(2,), rank_hint="C×L", build=_build_pool(nn.AvgPool1d),
-              check=_check_pool_padding),
-    LayerSpec("AvgPool2d", "Pooling", "Averages each window of an image.",
-              _pool_params(2), ranks=(3,), rank_hint="C×H×W", build=_build_pool(nn.AvgPool2d),
-              check=_check_pool_padding),
+    _conv(nn.Conv1d, "1-D convolution over a sequence of channels (C×L)."),
+    _conv(nn.Conv2d, "2-D convolution over an image (C×H×W)."),
+    _pool(nn.MaxPool1d, "Keeps the largest value in each window of a sequence."),
+    _pool(nn.MaxPool2d, "Keeps the largest value in each window of an image."),
+    _pool(nn.AvgPool1d, "Averages each window of a sequence."),
+    _pool(nn.AvgPool2d, "Averages each window of an image."),
     LayerSpec("GlobalAvgPool", "Pooling", "Averages each channel over all positions: C×H×W or C×L becomes C.",
               ranks=(2, 3), rank_hint="C×L or C×H×W", forward=_global_avg_pool),
     LayerSpec("Flatten", "Reshape", "Flattens each sample into one vector of features.",
@@ -274,16 +288,8 @@ _register(
     LayerSpec("Dropout", "Regularization", "Zeroes random inputs while training, to reduce overfitting.",
               (float_param("p", 0.5, "Probability of zeroing each value.", 0.0, 0.99),),
               build=lambda p, s: Call(nn.Dropout, (), {"p": p["p"]})),
-    LayerSpec("BatchNorm1d", "Normalization", "Normalizes each feature (F or C×L) over the batch.",
-              (float_param("eps", 1e-5, "Added to the variance for stability.", 0.0, 1.0, exclusive_minimum=True),
-               float_param("momentum", 0.1, "Weight of each batch in the running statistics.", 0.0, 1.0)),
-              ranks=(1, 2), rank_hint="F or C×L",
-              build=lambda p, s: Call(nn.BatchNorm1d, (s[0][0],), {"eps": p["eps"], "momentum": p["momentum"]})),
-    LayerSpec("BatchNorm2d", "Normalization", "Normalizes each channel of an image over the batch.",
-              (float_param("eps", 1e-5, "Added to the variance for stability.", 0.0, 1.0, exclusive_minimum=True),
-               float_param("momentum", 0.1, "Weight of each batch in the running statistics.", 0.0, 1.0)),
-              ranks=(3,), rank_hint="C×H×W",
-              build=lambda p, s: Call(nn.BatchNorm2d, (s[0][0],), {"eps": p["eps"], "momentum": p["momentum"]})),
+    _batch_norm(nn.BatchNorm1d, "Normalizes each feature (F or C×L) over the batch.", (1, 2), "F or C×L"),
+    _batch_norm(nn.BatchNorm2d, "Normalizes each channel of an image over the batch.", (3,), "C×H×W"),
     LayerSpec("LayerNorm", "Normalization", "Normalizes the last dimension of each sample.",
               (float_param("eps", 1e-5, "Added to the variance for stability.", 0.0, 1.0, exclusive_minimum=True),),
               build=lambda p, s: Call(nn.LayerNorm, (s[0][-1],), {"eps": p["eps"]})),
