@@ -1,6 +1,7 @@
 """The training dashboard in a real browser, against a real Daphne, Redis and Celery worker."""
 
 import json
+import re
 import threading
 import time
 import zipfile
@@ -367,12 +368,60 @@ def flood(run, epochs, steps, losses_per_step=5):
         connection.close()  # this thread's own database connection
 
 
+def fed_run(user, net, epochs):
+    """A run marked running that no worker trains: the test feeds its events (see `flood`)."""
+    return Run.objects.create(owner=user, network=net, network_version=net.version, graph=net.graph,
+                              dataset="digits", dataset_info=load_dataset("digits").info(),
+                              config=check_config({"epochs": epochs}), status="running")
+
+
+def in_thread(target, *args):
+    """Run `target` in another thread: Playwright's event loop in this one forbids the publisher's async_to_sync."""
+    thread = threading.Thread(target=target, args=args)
+    thread.start()
+    return thread
+
+
+def test_a_dropped_connection_resumes_after_the_last_event_and_repeats_are_dropped(page, user):
+    net = network(user)
+    run = fed_run(user, net, epochs=6)
+    in_thread(flood, run, 6, 3).join()  # 24 events, stored before the page opens
+    urls = []
+
+    def connection(socket):
+        urls.append(socket.url)
+        server = socket.connect_to_server()
+        if len(urls) > 1:
+            return  # later connections pass everything through
+        forwarded = []
+
+        def forward(message):
+            if len(forwarded) == 10:
+                return
+            forwarded.append(message)
+            socket.send(message)
+            if len(forwarded) == 5:
+                socket.send(forwarded[1])  # an event already delivered, again
+            if len(forwarded) == 10:
+                socket.close()  # a dropped connection
+                server.close()
+
+        server.on_message(forward)
+
+    page.route_web_socket(re.compile(r"/ws/runs/"), connection)
+    log_in(page, user)
+    open_dashboard(page, net, run.pk)
+    wait_plotted(page, "chart-epoch-loss", 6)
+    wait_plotted(page, "chart-step-loss", 6 * 3 * 5)
+    assert [url.split("?")[1] for url in urls] == ["after=0", "after=10"]
+    assert epochs_plotted(page) == [1, 2, 3, 4, 5, 6]
+    assert epochs_plotted(page, "chart-step-loss") == list(range(1, 6 * 3 * 5 + 1))
+
+
 def test_charts_redraw_at_most_ten_times_a_second_however_fast_events_come(page, user):
     epochs, steps = 40, 10
     net = network(user)
-    run = Run.objects.create(owner=user, network=net, network_version=net.version, graph=net.graph,
-                             dataset="digits", dataset_info=load_dataset("digits").info(),
-                             config=check_config({"epochs": epochs}), status="running")  # no worker: fed below
+    run = fed_run(user, net, epochs)
     page.add_init_script(COUNT_REDRAWS)
     log_in(page, user)
     open_dashboard(page, net, run.pk)
@@ -380,8 +429,7 @@ def test_charts_redraw_at_most_ten_times_a_second_however_fast_events_come(page,
 
     since = page.evaluate("performance.now()")
     started = time.monotonic()
-    feeder = threading.Thread(target=flood, args=(run, epochs, steps))
-    feeder.start()
+    feeder = in_thread(flood, run, epochs, steps)
     wait_plotted(page, "chart-epoch-loss", epochs, timeout=60_000)
     wait_plotted(page, "chart-step-loss", epochs * steps * 5, timeout=10_000)  # every point, none lost
     feeder.join()

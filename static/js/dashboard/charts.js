@@ -50,7 +50,8 @@ function cutFrom(series, x) {
 }
 
 export class LiveChart {
-  /** `layout`: a title and axis titles; `maxPoints`: the most points a trace keeps (the latest ones). */
+  /** `title`, `xTitle`, `yTitle`; `layout`: any other Plotly layout; `maxPoints`: the most points a trace
+   * keeps (the latest ones). */
   constructor(element, { title, xTitle, yTitle, layout = {}, maxPoints = Infinity }) {
     this.element = element;
     this.maxPoints = maxPoints;

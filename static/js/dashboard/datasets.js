@@ -70,7 +70,6 @@ export function createDatasetPanel(root, { onSelect }) {
       onSelect(detail);
     } catch (error) {
       showError(info, error);
-      info.hidden = false;
       onSelect(null);
     }
   }

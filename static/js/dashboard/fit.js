@@ -32,9 +32,11 @@ export function createFitPanel(root, { networkId, summary, onChange }) {
       show(null, [], "Choose a dataset to check the network against it.");
       return;
     }
-    status.dataset.fits = "unknown";
+    show(null, [], "Checking…");
+    const checking = dataset;
     try {
       const verdict = await api.post(`/datasets/${encodeURIComponent(dataset.key)}/fit`, network.graph);
+      if (dataset !== checking) return; // another dataset was chosen meanwhile; its own check decides
       fixes = verdict.fixes;
       const info = dataset.info;
       if (verdict.fits) {

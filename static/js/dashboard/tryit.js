@@ -86,10 +86,11 @@ export function createTryIt(root) {
     result.replaceChildren();
     const info = run.dataset_info;
     if (info.kind === "image") result.append(h("figure", { class: "seen" }, imageCanvas(input), h("figcaption", {}, "model input")));
-    if (answer.predicted !== undefined && answer.predicted !== null) {
+    if (answer.probabilities) {
       result.dataset.predicted = answer.predicted;
-      const verdict = truth === undefined ? null : h("span", { class: truth === answer.predicted ? "right" : "wrong" },
-        truth === answer.predicted ? `✓ label ${truth}` : `✗ label ${truth}`);
+      const right = truth === answer.predicted;
+      const verdict = truth === undefined ? null : h("span", { class: right ? "right" : "wrong" },
+        `${right ? "✓" : "✗"} label ${truth}`);
       result.append(h("div", {}, h("span", { class: "hint" }, "Predicted"), h("div", { class: "predicted" }, answer.predicted), verdict));
       const ranked = answer.classes.map((name, i) => ({ label: name, value: answer.probabilities[i] }))
         .sort((a, b) => b.value - a.value).slice(0, SHOWN_CLASSES);
@@ -128,6 +129,7 @@ export function createTryIt(root) {
     if (input) predict(input);
     else showError(errorLine, new Error("Draw something first."));
   });
+
   function clear() {
     pad.clear();
     result.replaceChildren();
