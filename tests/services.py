@@ -84,7 +84,8 @@ class Worker(Service):
         from celery import Celery
 
         super().start()
-        app = Celery(broker=self.env["REDIS_URL"])  # the worker's own broker, which may not be the session's
+        # The worker's own broker, which may not be the session's; the session's app stays the current one.
+        app = Celery(broker=self.env["REDIS_URL"], set_as_current=False)
         try:
             wait_until(lambda: self.proc.poll() is not None or app.control.ping(timeout=0.5), 90,
                        "the Celery worker to answer a ping")

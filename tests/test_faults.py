@@ -47,7 +47,7 @@ def queue_run(redis_url, epochs):
     network = Network.create(user, "digits", example("digits_cnn"))
     run = Run.objects.create(owner=user, network=network, network_version=1, graph=network.graph, dataset="digits",
                              dataset_info=load_dataset("digits").info(), config=check_config({"epochs": epochs}))
-    app = Celery(broker=redis_url)
+    app = Celery(broker=redis_url, set_as_current=False)  # leave the session's own app current
     app.send_task("training.tasks.train_run", args=(run.pk, run.attempt), queue="cpu")
     app.close()
     client = Client()

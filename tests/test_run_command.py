@@ -93,7 +93,7 @@ def test_run_command_serves_the_app_and_stops_its_redis(tmp_path):
         with urllib.request.urlopen(url + "accounts/login/", timeout=10) as response:
             assert response.status == 200
 
-        client = Celery(broker=redis_url, backend=redis_url)
+        client = Celery(broker=redis_url, backend=redis_url, set_as_current=False)
         try:
             result = client.send_task("training.tasks.ping", queue="cpu")
             assert result.get(timeout=60) == "pong"

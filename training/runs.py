@@ -34,8 +34,15 @@ STOPPED_CHECKPOINT = "checkpoints/stopped.pt"
 
 
 def on_commit_dispatch() -> None:
-    """Offer waiting runs to the workers once the transaction that queued one is committed."""
-    transaction.on_commit(scheduler.dispatch)
+    """Offer waiting runs to the workers once the transaction that queued one is committed. If Redis is
+    unreachable the run still waits, stored: the workers dispatch again every few seconds."""
+    def dispatch():
+        try:
+            scheduler.dispatch()
+        except Exception:
+            log.warning("could not dispatch runs now; the workers will", exc_info=True)
+
+    transaction.on_commit(dispatch)
 
 
 def load_run_dataset(key: str, owner_id: int, seed: int) -> Dataset:
