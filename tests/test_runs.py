@@ -5,12 +5,14 @@ import json
 import subprocess
 import sys
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import onnxruntime
 import pytest
 import torch
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
@@ -112,13 +114,26 @@ def test_a_client_that_reconnects_gets_exactly_what_it_missed(ada, server):
     assert missed == events[3:]
 
 
+def publish_from_a_thread(run, kind, data):
+    """publish() in a thread of its own: once a browser test has run in this session, Playwright's event loop
+    lives in this thread, where async_to_sync refuses to work."""
+    def send():
+        try:
+            return publish(run, kind, data)
+        finally:
+            connection.close()  # the thread's own
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(send).result()
+
+
 def test_an_idle_websocket_stays_open_and_still_delivers(ada, server):
     run = start(ada, epochs=1)
     with socket(server, ada, run["id"]) as ws:
         receive_until_done(ws)
         with pytest.raises(TimeoutError):
             ws.recv(timeout=11)  # longer than redis-py's and channels-redis's 5 s timeouts
-        sent = publish(Run.objects.get(pk=run["id"]), "log", {"message": "still here"})
+        sent = publish_from_a_thread(Run.objects.get(pk=run["id"]), "log", {"message": "still here"})
         assert json.loads(ws.recv(timeout=10)) == sent
 
 
