@@ -1,5 +1,6 @@
 # make run   — sets up .venv on first use, then serves the app (SQLite + embedded Redis)
 # make test  — sets up .venv on first use, then runs the whole test suite (make test ARGS="-k settings -x")
+# make bench — runs every benchmark in bench/ (table, JSON in bench/results/); make bench-quick: under 2 minutes
 #
 # torch is installed first and pinned, so pip never resolves an unpinned torch on its own
 # (which would pull a multi-GB CUDA build). GPU users: `make TORCH_VERSION=2.x.y run`, or
@@ -10,7 +11,7 @@ TORCH_VERSION ?= 2.13.0
 VENV := .venv
 ARGS ?=
 
-.PHONY: run test
+.PHONY: run test bench bench-quick
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -23,3 +24,9 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest $(ARGS)
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/python bench/run.py $(ARGS)
+
+bench-quick: $(VENV)/.installed
+	$(VENV)/bin/python bench/run.py --quick $(ARGS)

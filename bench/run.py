@@ -1,0 +1,207 @@
+"""Every benchmark in one command and one table: `make bench` (full) or `make bench-quick` (under 2 minutes).
+
+Runs each piece as its own process, so each keeps working standalone and none inherits another's torch threads,
+Django settings or environment; each writes its JSON to bench/results/<piece>.json. Then gathers them into
+bench/results/summary.json and prints one table. Every figure is a ratio against a reference measured in the
+same run, or a latency distribution (plus the server memory and loss counts the live-feed targets ask for).
+  validate   bench/validate_latency.py  POST /api/graphs/validate at 10, 100 and 500 nodes
+  train      bench/train_throughput.py  the engine against a hand-written loop and a DataLoader; streaming cost
+  live_feed  bench/live_feed.py         worker -> Redis -> Daphne -> websocket latency, 200 watchers of one run
+  gpu        bench/gpu_throughput.py    bf16 + channels_last on CUDA; "no GPU: skipped" without one
+
+    .venv/bin/python bench/run.py [--quick] [--only validate,train,live_feed,gpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+PIECES = {  # name: (script, arguments for the full run, arguments for --quick)
+    "validate": ("validate_latency.py", [], ["--repeats", "10"]),
+    "train": ("train_throughput.py", [], ["--quick"]),
+    "live_feed": ("live_feed.py", [], ["--quick"]),
+    "gpu": ("gpu_throughput.py", [], ["--quick"]),
+}
+
+
+def run_piece(name: str, quick: bool) -> dict:
+    script, full, quick_args = PIECES[name]
+    out = RESULTS / f"{name}.json"
+    out.unlink(missing_ok=True)
+    argv = [sys.executable, str(ROOT / "bench" / script), *(quick_args if quick else full), "--out", str(out)]
+    print(f"== {name}: {' '.join(argv[1:])}", flush=True)
+    start = time.monotonic()
+    tail: list[str] = []
+    with subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          env={**os.environ, "PYTHONUNBUFFERED": "1"}) as process:
+        for line in process.stdout:
+            print(f"   {line}", end="", flush=True)
+            tail = (tail + [line])[-20:]
+    seconds = round(time.monotonic() - start, 1)
+    piece = {"script": f"bench/{script}", "seconds": seconds, "returncode": process.returncode}
+    if process.returncode == 0 and out.exists():
+        piece["results"] = json.loads(out.read_text())
+    else:
+        piece["error"] = "".join(tail)
+    print(f"== {name}: {'ok' if process.returncode == 0 else 'FAILED'} in {seconds} s", flush=True)
+    return piece
+
+
+def dist(d: dict | None) -> str:
+    if not d or d.get("p50") is None:
+        return "n/a"
+    return f"{d['p50']} / {d['p95']} / {d['p99']}"
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def rows_for(pieces: dict) -> list[tuple[str, str, str, str]]:
+    """(section, measure, value, target) rows of the combined table."""
+    rows = []
+    for name, piece in pieces.items():
+        if "results" not in piece:
+            rows.append((name, "failed", f"exit {piece['returncode']}", "see output above"))
+            continue
+        r = piece["results"]
+        if name == "validate":
+            for size, cases in r.items():
+                for case in ("cold", "repeat", "edit"):
+                    c = cases[case]
+                    target = f"p95 < 50 ms: {verdict(c['p95'] < 50)}" if int(size) == 100 else ""
+                    rows.append(("validate", f"{cases['nodes']} nodes, {case}: p50 / p95 / p99 ms", dist(c), target))
+        elif name == "train":
+            for workload, w in r.items():
+                lo_hi, cpu = w.get("round_range", {}), w.get("cpu_time", {})
+
+                def noise(key, percent=False):
+                    parts = []
+                    if key in lo_hi:
+                        lo, hi = lo_hi[key]
+                        parts.append(f"rounds {100 * lo:+.0f}..{100 * hi:+.0f}%" if percent
+                                     else f"rounds {lo:.2f}-{hi:.2f}")
+                    if key in cpu:
+                        parts.append(f"CPU time {100 * cpu[key]:+.1f}%" if percent else f"CPU time {cpu[key]:.3f}")
+                    return f" ({'; '.join(parts)})" if parts else ""
+
+                rows.append(("train", f"{workload}: engine / hand-written", f"{w['engine_vs_hand']:.3f}",
+                             f">= 0.95: {verdict(w['engine_vs_hand'] >= 0.95)}{noise('engine_vs_hand')}"))
+                rows.append(("train", f"{workload}: engine / DataLoader", f"{w['engine_vs_loader']:.3f}",
+                             f"> 1: {verdict(w['engine_vs_loader'] > 1)}{noise('engine_vs_loader')}"))
+                rows.append(("train", f"{workload}: streaming cost (1 - on/off)",
+                             f"{100 * w['streaming_cost']:+.1f}%",
+                             f"< 2%: {verdict(w['streaming_cost'] < 0.02)}{noise('streaming_cost', True)}"))
+        elif name == "live_feed":
+            for case, label in (("steady", "1 watcher, 10 step events/s"), ("burst", "1 watcher, a burst")):
+                if case in r:
+                    c = r[case]
+                    rows.append(("live feed", f"{label} ({c['events']}): p50 / p95 / p99 ms",
+                                 dist(c["latency_ms"]), ""))
+                    rows.append(("live feed", "  of which put -> stored in the DB (publisher queue + write)",
+                                 dist(c["put_to_stored_ms"]), ""))
+            if "fanout" in r:
+                c = r["fanout"]
+                n = c["watchers"]
+                rows.append(("live feed", f"{n} watchers x {c['events']} events at {c['rate_per_s']:g}/s: "
+                             "p50 / p95 / p99 ms", dist(c["latency_ms"]), ""))
+                rows.append(("live feed", "  until the last watcher has it: p50 / p95 / p99 ms",
+                             dist(c["last_watcher_latency_ms"]), ""))
+                lost = c["missing_total"]
+                rows.append(("live feed", f"  missing events (sum over {c['connected']} watchers; {c['failed']} "
+                             "refused)", str(lost), f"0 at 200 watchers: "
+                             f"{verdict(lost == 0 and c['failed'] == 0) if n >= 200 else 'n/a (quick: fewer)'}"))
+                rss = c["server_rss_mib"]
+                rows.append(("live feed", "  Daphne RSS MiB: before / connected / after events / disconnected",
+                             f"{rss['before']} / {rss['connected']} / {rss['after_events']} / "
+                             f"{rss.get('after_disconnect', 'n/a')}",
+                             f"{c['server_rss_per_watcher_kib']} KiB a watcher"))
+                rows.append(("live feed", "  messages the channel layer dropped (over capacity)",
+                             str(c["channel_layer_drops"]), "the consumer refills gaps from the DB"))
+                rows.append(("live feed", "  Daphne CPU per message delivered",
+                             f"{c['daphne_cpu_us_per_message']} µs", ""))
+        elif name == "gpu":
+            if "skipped" in r:
+                rows.append(("gpu", "bf16 autocast + channels_last on CUDA", f"{r['skipped']}: skipped", ""))
+                continue
+            for workload, w in r["workloads"].items():
+                frac = w["fraction_of_peak"]
+                rows.append(("gpu", f"{workload}: engine / hand-written (bf16)", f"{w['engine_vs_hand']:.3f}",
+                             f">= 0.95: {verdict(w['engine_vs_hand'] >= 0.95)}"))
+                rows.append(("gpu", f"{workload}: engine samples/s, fraction of peak",
+                             f"{w['samples_per_s']['engine']:.0f}/s, "
+                             + (f"{100 * frac:.2f}% of {r['peak_bf16_tflops']:g} TFLOP/s" if frac is not None
+                                else "fraction of peak unknown"),
+                             f"streaming cost {100 * w['streaming_cost']:+.1f}%"))
+    return rows
+
+
+def print_table(rows, header: str) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    print(f"\n{header}")
+    line = "  ".join("-" * w for w in widths)
+    print(line)
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    print(line)
+
+
+def git_commit() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout
+        return head + ("+uncommitted changes" if dirty.strip() else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="smaller runs of every piece: under 2 minutes")
+    parser.add_argument("--only", default=",".join(PIECES), help=f"comma-separated, of {', '.join(PIECES)}")
+    args = parser.parse_args()
+    chosen = [name for name in args.only.split(",") if name]
+    unknown = set(chosen) - set(PIECES)
+    if unknown:
+        parser.error(f"unknown pieces: {', '.join(sorted(unknown))}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    started, start = datetime.now(timezone.utc), time.monotonic()
+    load_before = os.getloadavg()
+    pieces = {name: run_piece(name, args.quick) for name in chosen}
+    load_after = os.getloadavg()
+    seconds = round(time.monotonic() - start, 1)
+    gpu = pieces.get("gpu", {}).get("results", {})
+    machine = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+               "load_average_before": [round(x, 2) for x in load_before],
+               "load_average_after": [round(x, 2) for x in load_after],
+               "gpu": gpu.get("device") or ("none" if "skipped" in gpu else "not measured"),
+               "torch": gpu.get("torch")}
+    rows = rows_for(pieces)
+    summary = {"command": " ".join(["bench/run.py", *sys.argv[1:]]), "quick": args.quick,
+               "started": started.isoformat(timespec="seconds"), "seconds": seconds, "commit": git_commit(),
+               "machine": machine, "pieces": pieces,
+               "table": [dict(zip(("section", "measure", "value", "target"), row)) for row in rows]}
+    (RESULTS / "summary.json").write_text(json.dumps(summary, indent=2))
+    header = (f"Netbuilder benchmarks{' (quick)' if args.quick else ''}: {machine['cpus']} CPUs, load "
+              f"{load_before[0]:.1f} -> {load_after[0]:.1f}, GPU {machine['gpu']}, {seconds} s; "
+              f"p50 / p95 / p99 in ms")
+    print_table(rows, header)
+    print(f"JSON: {RESULTS.relative_to(ROOT)}/summary.json (and one file per piece)")
+    if any(piece["returncode"] for piece in pieces.values()):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
