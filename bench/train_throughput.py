@@ -33,6 +33,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from builder.graph.examples import EXAMPLES  # noqa: E402
+from tests.reference_models import Residual, SeedLSTM, seed_cnn  # noqa: E402
 from training.config import check_config  # noqa: E402
 from training.datasets.base import Dataset  # noqa: E402
 from training.engine import Hooks, Trainer, build_model  # noqa: E402
@@ -70,35 +71,6 @@ class Streaming(Hooks):
     def close(self):
         self.queue.put(None)
         self.thread.join()
-
-
-def seed_cnn():
-    return nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(5408, 128),
-                         nn.ReLU(), nn.Linear(128, 10))
-
-
-class SeedLSTM(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.lstm = nn.LSTM(100, 256, num_layers=2, batch_first=True)
-        self.fc = nn.Linear(256, 10)
-
-    def forward(self, x):
-        return self.fc(self.lstm(x)[1][0][-1])
-
-
-class Residual(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU())
-        self.block = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
-                                   nn.Conv2d(16, 16, 3, padding=1), nn.BatchNorm2d(16))
-        self.head = nn.Sequential(nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU())
-        self.fc = nn.Linear(32, 10)
-
-    def forward(self, x):
-        x = self.stem(x)
-        return self.fc(self.head(self.block(x) + x).mean(dim=(2, 3)))
 
 
 WORKLOADS = {  # name: (example graph, hand-written model, sample shape, batch size)

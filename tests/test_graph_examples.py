@@ -5,60 +5,16 @@ import sys
 
 import pytest
 import torch
-from torch import nn
 
 from builder.graph import analyze, compile_graph, generate_source
 from builder.graph.examples import EXAMPLES
 
 from .graphs import example
+from .reference_models import Residual, SeedLSTM, TextClassifier, seed_cnn
 
 
-class HandLSTM(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.lstm = nn.LSTM(100, 256, num_layers=2, batch_first=True)
-        self.fc = nn.Linear(256, 10)
-
-    def forward(self, x):
-        out, _ = self.lstm(x)
-        return self.fc(out[:, -1])
-
-
-class HandResidual(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU())
-        self.block = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
-                                   nn.Conv2d(16, 16, 3, padding=1), nn.BatchNorm2d(16))
-        self.head = nn.Sequential(nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU())
-        self.fc = nn.Linear(32, 10)
-
-    def forward(self, x):
-        x = self.stem(x)
-        x = self.head(self.block(x) + x)
-        return self.fc(x.mean(dim=(2, 3)))
-
-
-class HandText(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.embed = nn.Embedding(10000, 64)
-        self.lstm = nn.LSTM(64, 128, batch_first=True)
-        self.drop = nn.Dropout(0.3)
-        self.fc = nn.Linear(128, 2)
-
-    def forward(self, tokens):
-        out, _ = self.lstm(self.embed(tokens))
-        return self.fc(self.drop(out[:, -1]))
-
-
-HAND_WRITTEN = {
-    "seed_cnn": lambda: nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                                      nn.Linear(5408, 128), nn.ReLU(), nn.Linear(128, 10)),
-    "lstm_classifier": HandLSTM,
-    "residual_cnn": HandResidual,
-    "text_classifier": HandText,
-}
+HAND_WRITTEN = {"seed_cnn": seed_cnn, "lstm_classifier": SeedLSTM, "residual_cnn": Residual,
+                "text_classifier": TextClassifier}
 
 
 def sample_input(slug, batch=4):
