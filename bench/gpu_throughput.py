@@ -31,12 +31,12 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from train_throughput import WORKLOADS, Streaming, seed_cnn  # noqa: E402
+from train_throughput import WORKLOADS, Streaming, seed_cnn
 
-from builder.graph.examples import EXAMPLES  # noqa: E402
-from training.config import check_config  # noqa: E402
-from training.datasets.base import Dataset  # noqa: E402
-from training.engine import Hooks, Trainer, build_model  # noqa: E402
+from builder.graph.examples import EXAMPLES
+from training.config import check_config
+from training.datasets.base import Dataset
+from training.engine import Hooks, Trainer, build_model
 
 GPU_WORKLOADS = {**WORKLOADS, "seed CNN, batch 512": ("seed_cnn", seed_cnn, (1, 28, 28), 512)}
 

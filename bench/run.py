@@ -21,7 +21,7 @@ import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -177,7 +177,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown pieces: {', '.join(sorted(unknown))}")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    started, start = datetime.now(timezone.utc), time.monotonic()
+    started, start = datetime.now(UTC), time.monotonic()
     load_before = os.getloadavg()
     pieces = {name: run_piece(name, args.quick) for name in chosen}
     load_after = os.getloadavg()

@@ -32,11 +32,11 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from builder.graph.examples import EXAMPLES  # noqa: E402
-from tests.reference_models import Residual, SeedLSTM, seed_cnn  # noqa: E402
-from training.config import check_config  # noqa: E402
-from training.datasets.base import Dataset  # noqa: E402
-from training.engine import Hooks, Trainer, build_model  # noqa: E402
+from builder.graph.examples import EXAMPLES
+from tests.reference_models import Residual, SeedLSTM, seed_cnn
+from training.config import check_config
+from training.datasets.base import Dataset
+from training.engine import Hooks, Trainer, build_model
 
 
 class Timer:

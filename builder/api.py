@@ -29,8 +29,8 @@ from .graph import analyze, generate_source, parse_json, published_schema, regis
 from .graph.codegen import class_name
 from .graph.examples import EXAMPLES
 from .graph.schema import check_structure
-from .models import Network
 from .limits import graph_limits
+from .models import Network
 
 
 class BodyError(ValueError):

@@ -80,7 +80,7 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self, deadline_s: float = 10.0) -> "EmbeddedRedis":
+    def start(self, deadline_s: float = 10.0) -> EmbeddedRedis:
         binary = redis_server_executable()
         self.workdir = tempfile.mkdtemp(prefix="netbuilder-redis-")
         last_error = ""
@@ -133,7 +133,7 @@ class EmbeddedRedis:
         except OSError:
             return ""
 
-    def __enter__(self) -> "EmbeddedRedis":
+    def __enter__(self) -> EmbeddedRedis:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -31,9 +31,10 @@ from .config import ConfigError, check_config, describe
 from .datasets import BUILTINS, DatasetError, check_fit, list_builtins, load_upload
 from .datasets.idx import IDX_DATASETS
 from .devices import DoesNotFit, queue_for_run
-from .scheduler import live_workers
 from .events import publish, status_data
 from .models import Run, RunEvent, UploadedDataset
+from .protocol import describe as describe_protocol
+from .scheduler import live_workers
 
 router = Router(tags=["training"])
 
@@ -200,6 +201,11 @@ def fit(request: HttpRequest, key: str, graph: dict[str, Any] = Body(...)):
 
 
 # --- runs ---------------------------------------------------------------------------------------------
+
+@router.get("/protocol", summary="Run statuses, event kinds, download files, the best-epoch rule and error codes")
+def protocol(request: HttpRequest) -> dict:
+    return describe_protocol()
+
 
 @router.get("/training/config", summary="The training settings: defaults, ranges and help, for the form")
 def training_config(request: HttpRequest) -> list[dict]:

@@ -19,6 +19,7 @@ from torch import nn
 from builder.graph import analyze, compile_graph
 
 from .datasets import Dataset
+from .protocol import EventKind, best_score
 
 EVAL_BATCH = 1024
 STEP_EVENTS_PER_SECOND = 10
@@ -170,8 +171,8 @@ class Trainer:
             done = self.epoch - first_epoch
             metrics["eta_s"] = round((time.monotonic() - started) / done * (c["epochs"] - self.epoch), 1)
             self.result.history.append(metrics)
-            self._track_best(metrics)
-            self.hooks.emit("epoch", metrics)
+            best = self._track_best(metrics)
+            self.hooks.emit(EventKind.EPOCH, {**metrics, "best": best})
             self.hooks.save_checkpoint(self.epoch, self.state())
             if c["early_stopping"] and self.bad_epochs >= c["early_stopping"]:
                 self.result.stopped_early = True
@@ -213,7 +214,7 @@ class Trainer:
             if now - last_emit >= interval or step == self.steps_per_epoch - 1:
                 first = self.global_step - len(pending) + 1
                 losses = torch.stack(pending).tolist()
-                self.hooks.emit("step", {"epoch": self.epoch + 1, "step": step + 1,
+                self.hooks.emit(EventKind.STEP, {"epoch": self.epoch + 1, "step": step + 1,
                                          "steps_per_epoch": self.steps_per_epoch,
                                          "losses": [[first + i, v] for i, v in enumerate(losses)],
                                          "samples_per_s": round(seen / max(now - started, 1e-9), 1)})
@@ -258,9 +259,10 @@ class Trainer:
             return torch.autocast(self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def _track_best(self, metrics: dict) -> None:
-        score = metrics.get("val_loss", metrics["train_loss"])
+    def _track_best(self, metrics: dict) -> bool:
+        score = best_score(metrics)
         if score < self.best_val:
             self.best_val, self.bad_epochs, self.result.best = score, 0, dict(metrics)
-        else:
-            self.bad_epochs += 1
+            return True
+        self.bad_epochs += 1
+        return False

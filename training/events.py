@@ -57,7 +57,7 @@ class Publisher:
         self._queue: queue.Queue = queue.Queue()
         self._thread = threading.Thread(target=self._main, name=f"publisher-run-{run.pk}", daemon=True)
 
-    def start(self) -> "Publisher":
+    def start(self) -> Publisher:
         self._thread.start()
         return self
 

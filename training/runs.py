@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import io
 import logging
-from functools import lru_cache
 import shutil
 import tempfile
 from datetime import timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -21,11 +21,11 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from . import scheduler
 from .bundle import write_bundle
 from .datasets import Dataset, load_dataset, load_upload
 from .engine import Hooks, Trainer, build_model, pick_device, split
 from .events import Publisher, publish, retry_db, status_data
-from . import scheduler
 from .models import Run, UploadedDataset
 
 log = logging.getLogger(__name__)

@@ -3,6 +3,32 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    """What kind of problem a GraphError is; the browser gets this list from /api/protocol."""
+
+    INVALID_JSON = "invalid_json"
+    SCHEMA = "schema"
+    UNSUPPORTED_VERSION = "unsupported_version"
+    DUPLICATE_ID = "duplicate_id"
+    TOO_LARGE = "too_large"
+    TOO_MANY_PARAMS = "too_many_params"
+    UNKNOWN_TYPE = "unknown_type"
+    UNKNOWN_PARAM = "unknown_param"
+    MISSING_PARAM = "missing_param"
+    BAD_PARAM = "bad_param"
+    DANGLING_EDGE = "dangling_edge"
+    DUPLICATE_PORT = "duplicate_port"
+    MISSING_INPUT = "missing_input"
+    SURPLUS_INPUT = "surplus_input"
+    CYCLE = "cycle"
+    NO_INPUT = "no_input"
+    MULTIPLE_INPUTS = "multiple_inputs"
+    NO_OUTPUT = "no_output"
+    MULTIPLE_OUTPUTS = "multiple_outputs"
+    SHAPE = "shape"
 
 
 @dataclass(frozen=True)
@@ -11,10 +37,10 @@ class GraphError:
     node: str | None = None
     edge: int | None = None
     param: str | None = None
-    code: str = "invalid"
+    code: ErrorCode = ErrorCode.SCHEMA
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "code": str(self.code)}
 
     def __str__(self) -> str:
         return self.message

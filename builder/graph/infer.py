@@ -36,7 +36,7 @@ def freeze(params: dict) -> tuple:
 @lru_cache(maxsize=4096)
 def _forward_function(expression: str, arity: int):
     args = ", ".join(f"x{i}" for i in range(arity))
-    return eval(f"lambda m, {args}: {expression}", {"torch": torch})  # noqa: S307 - registry-made text
+    return eval(f"lambda m, {args}: {expression}", {"torch": torch})
 
 
 @lru_cache(maxsize=16384)

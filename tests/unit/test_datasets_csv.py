@@ -7,7 +7,6 @@ import pytest
 
 from training.datasets import DatasetError, UploadLimits, load_upload
 
-
 DEFAULTS = UploadLimits()
 
 

@@ -144,7 +144,7 @@ def test_an_image_over_the_pixel_limit_is_refused_from_its_header(tmp_path):
 def test_the_pixel_limit_is_only_changed_while_decoding(tmp_path):
     before = Image.MAX_IMAGE_PIXELS
     load(two_classes(tmp_path), limits=UploadLimits(max_image_pixels=1000))
-    assert Image.MAX_IMAGE_PIXELS == before
+    assert before == Image.MAX_IMAGE_PIXELS
 
 
 def test_decoded_images_over_the_memory_limit_are_refused_before_decoding(tmp_path):

@@ -7,7 +7,6 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-
 from .graphs import example
 from .services import Worker, stop_leftover_runs, wait_until
 

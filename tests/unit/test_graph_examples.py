@@ -12,7 +12,6 @@ from builder.graph.examples import EXAMPLES
 from .graphs import example
 from .reference_models import Residual, SeedLSTM, TextClassifier, seed_cnn
 
-
 HAND_WRITTEN = {"seed_cnn": seed_cnn, "lstm_classifier": SeedLSTM, "residual_cnn": Residual,
                 "text_classifier": TextClassifier}
 

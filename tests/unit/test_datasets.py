@@ -218,5 +218,5 @@ def test_a_dataset_refuses_mismatched_or_unknown_fields():
 def test_the_core_imports_no_django():
     code = "import sys, training.datasets; print('django' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                            cwd=Path(__file__).resolve().parent.parent)
+                            cwd=Path(__file__).resolve().parents[2])
     assert result.stdout.strip() == "False"

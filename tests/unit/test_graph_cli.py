@@ -17,7 +17,7 @@ SEED = str(FOLDER / "seed_cnn.json")
 
 def cli(*args, stdin=None):
     return subprocess.run([sys.executable, "-m", "builder.graph", *args], capture_output=True, text=True,
-                          input=stdin, timeout=120, cwd=Path(__file__).parent.parent)
+                          input=stdin, timeout=120, cwd=Path(__file__).resolve().parents[2])
 
 
 def test_summary_json_gives_every_node_and_the_totals():

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from celery import Celery
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RUNNING = re.compile(r"Netbuilder is running at (http://\S+) \(Ctrl-C to stop\)")
 REDIS = re.compile(r"^Redis: (redis://\S+)")
 
