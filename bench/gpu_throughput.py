@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from train_throughput import WORKLOADS, Streaming, seed_cnn
 
+from builder.graph import Limits, analyze
 from builder.graph.examples import EXAMPLES
 from training.config import check_config
 from training.datasets.base import Dataset
@@ -75,7 +76,7 @@ def flops_per_sample(make, shape, batch, device) -> float:
 def engine_loop(slug, shape, data, batch, device, streaming, use_compile):
     config = check_config({"epochs": 1, "batch_size": batch, "val_split": 0.0, "device": device.type,
                            "mixed_precision": True})
-    _, model = build_model(EXAMPLES[slug]["graph"], 0)
+    model = build_model(analyze(EXAMPLES[slug]["graph"], Limits()), 0)
     hooks = Streaming() if streaming else Hooks()
     trainer = Trainer(prepare(model, shape, device, use_compile), data, config, hooks)
     if device.type == "cuda":

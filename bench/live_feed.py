@@ -33,11 +33,13 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from config.embedded_redis import EmbeddedRedis  # noqa: E402  (stdlib only: no Django import)
-from tests.services import Server  # noqa: E402
+from config.embedded_redis import EmbeddedRedis  # stdlib only: no Django import
+
+from tests.services import Server
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def percentiles(samples: list[float]) -> dict:
@@ -133,7 +135,7 @@ class Watchers:
     def wait_connected(self, timeout: float = 180) -> dict:
         connect_ms, failures = [], []
         deadline = time.monotonic() + timeout
-        for process, conn in self.children:
+        for _process, conn in self.children:
             if not conn.poll(max(0.0, deadline - time.monotonic())):
                 raise RuntimeError("the watchers did not connect in time")
             ready = conn.recv()
@@ -146,7 +148,7 @@ class Watchers:
         """Every watcher's record, once each has the last event or `grace` seconds have passed."""
         records, self.cpu_s = [], 0.0
         deadline = time.monotonic() + grace
-        for process, conn in self.children:
+        for _process, conn in self.children:
             if not conn.poll(max(0.0, deadline - time.monotonic())):
                 conn.send("stop")
                 report = conn.recv()
@@ -155,7 +157,7 @@ class Watchers:
                 conn.send("stop")
             records += report["records"]
             self.cpu_s += report["cpu_s"]
-        for process, conn in self.children:
+        for process, _conn in self.children:
             process.join(timeout=30)
             if process.is_alive():
                 process.kill()
@@ -293,7 +295,7 @@ def seed_database():
     client.force_login(user)
 
     def new_run() -> Run:
-        return Run.objects.create(owner=user, network=network, network_version=1, graph=network.graph,
+        return Run.objects.create(owner=user, network=network, version=network.current_version(),
                                   dataset="digits", dataset_info={}, config=check_config({"epochs": 1}),
                                   status=Run.Status.RUNNING)
 

@@ -68,6 +68,18 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
 
+def noise(workload: dict, key: str, percent: bool = False) -> str:
+    """How much a train ratio moved: its range over the rounds, and the same ratio by CPU time."""
+    lo_hi, cpu = workload.get("round_range", {}), workload.get("cpu_time", {})
+    parts = []
+    if key in lo_hi:
+        lo, hi = lo_hi[key]
+        parts.append(f"rounds {100 * lo:+.0f}..{100 * hi:+.0f}%" if percent else f"rounds {lo:.2f}-{hi:.2f}")
+    if key in cpu:
+        parts.append(f"CPU time {100 * cpu[key]:+.1f}%" if percent else f"CPU time {cpu[key]:.3f}")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
 def rows_for(pieces: dict) -> list[tuple[str, str, str, str]]:
     """(section, measure, value, target) rows of the combined table."""
     rows = []
@@ -84,25 +96,13 @@ def rows_for(pieces: dict) -> list[tuple[str, str, str, str]]:
                     rows.append(("validate", f"{cases['nodes']} nodes, {case}: p50 / p95 / p99 ms", dist(c), target))
         elif name == "train":
             for workload, w in r.items():
-                lo_hi, cpu = w.get("round_range", {}), w.get("cpu_time", {})
-
-                def noise(key, percent=False):
-                    parts = []
-                    if key in lo_hi:
-                        lo, hi = lo_hi[key]
-                        parts.append(f"rounds {100 * lo:+.0f}..{100 * hi:+.0f}%" if percent
-                                     else f"rounds {lo:.2f}-{hi:.2f}")
-                    if key in cpu:
-                        parts.append(f"CPU time {100 * cpu[key]:+.1f}%" if percent else f"CPU time {cpu[key]:.3f}")
-                    return f" ({'; '.join(parts)})" if parts else ""
-
                 rows.append(("train", f"{workload}: engine / hand-written", f"{w['engine_vs_hand']:.3f}",
-                             f">= 0.95: {verdict(w['engine_vs_hand'] >= 0.95)}{noise('engine_vs_hand')}"))
+                             f">= 0.95: {verdict(w['engine_vs_hand'] >= 0.95)}{noise(w, 'engine_vs_hand')}"))
                 rows.append(("train", f"{workload}: engine / DataLoader", f"{w['engine_vs_loader']:.3f}",
-                             f"> 1: {verdict(w['engine_vs_loader'] > 1)}{noise('engine_vs_loader')}"))
+                             f"> 1: {verdict(w['engine_vs_loader'] > 1)}{noise(w, 'engine_vs_loader')}"))
                 rows.append(("train", f"{workload}: streaming cost (1 - on/off)",
                              f"{100 * w['streaming_cost']:+.1f}%",
-                             f"< 2%: {verdict(w['streaming_cost'] < 0.02)}{noise('streaming_cost', True)}"))
+                             f"< 2%: {verdict(w['streaming_cost'] < 0.02)}{noise(w, 'streaming_cost', True)}"))
         elif name == "live_feed":
             for case, label in (("steady", "1 watcher, 10 step events/s"), ("burst", "1 watcher, a burst")):
                 if case in r:

@@ -32,11 +32,13 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from builder.graph import Limits, analyze
 from builder.graph.examples import EXAMPLES
-from tests.reference_models import Residual, SeedLSTM, seed_cnn
 from training.config import check_config
 from training.datasets.base import Dataset
 from training.engine import Hooks, Trainer, build_model
+
+from tests.reference_models import Residual, SeedLSTM, seed_cnn
 
 
 class Timer:
@@ -83,7 +85,7 @@ WORKLOADS = {  # name: (example graph, hand-written model, sample shape, batch s
 
 def engine_loop(slug, data, batch, streaming):
     config = check_config({"epochs": 1, "batch_size": batch, "val_split": 0.0, "device": "cpu"})
-    _, model = build_model(EXAMPLES[slug]["graph"], 0)
+    model = build_model(analyze(EXAMPLES[slug]["graph"], Limits()), 0)
     hooks = Streaming() if streaming else Hooks()
     with Timer() as timer:
         Trainer(model, data, config, hooks).run()

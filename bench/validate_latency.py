@@ -22,11 +22,11 @@ import django
 
 django.setup()
 
-from django.contrib.auth.models import User  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.test import Client  # noqa: E402
+from django.contrib.auth.models import User  # noqa: E402 (needs django.setup() first)
+from django.core.management import call_command  # noqa: E402 (needs django.setup() first)
+from django.test import Client  # noqa: E402 (needs django.setup() first)
 
-from builder.graph.infer import infer_node, warm_up  # noqa: E402
+from builder.graph.infer import infer_node, warm_up  # noqa: E402 (needs django.setup() first)
 
 
 def residual_graph(size: int) -> dict:
@@ -90,7 +90,7 @@ def main() -> None:
         results[size] = {"nodes": len(doc["nodes"]), "cold": percentiles(cold), "repeat": percentiles(repeat),
                          "edit": percentiles(edit)}
     print(f"{'nodes':>5}  {'case':<6}  {'p50 ms':>7}  {'p95 ms':>7}  {'p99 ms':>7}")
-    for size, cases in results.items():
+    for cases in results.values():
         for case in ("cold", "repeat", "edit"):
             c = cases[case]
             print(f"{cases['nodes']:>5}  {case:<6}  {c['p50']:>7}  {c['p95']:>7}  {c['p99']:>7}")

@@ -2,8 +2,15 @@ from django.conf import settings
 from django.db import models, transaction
 
 
+class TooManyVersions(ValueError):
+    """A save that would take a network past NETWORK_MAX_VERSIONS."""
+
+
 class Network(models.Model):
-    """A user's network: its current graph, and every saved version of it in `versions`."""
+    """A user's network: its current graph, and every saved version of it in `versions`.
+
+    `graph` and `version` mirror the newest version row, so listing and opening a network read one row.
+    """
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="networks")
     name = models.CharField(max_length=200)
@@ -20,26 +27,38 @@ class Network(models.Model):
 
     @classmethod
     @transaction.atomic
-    def create(cls, owner, name: str, graph: dict) -> "Network":
+    def create(cls, owner, name: str, graph: dict, message: str = "") -> "Network":
         network = cls.objects.create(owner=owner, name=name, graph=graph, version=1)
-        network.versions.create(number=1, graph=graph)
+        network.versions.create(number=1, graph=graph, message=message)
         return network
 
     @transaction.atomic
-    def save_graph(self, graph: dict) -> None:
-        """Keep the graph as a new version; earlier versions stay as they were."""
-        self.version += 1
-        self.graph = graph
+    def save_graph(self, graph: dict, message: str = "") -> "NetworkVersion":
+        """Keep the graph as a new, immutable version; earlier versions stay as they were."""
+        latest = self.versions.aggregate(models.Max("number"))["number__max"] or 0
+        if self.versions.count() >= settings.NETWORK_MAX_VERSIONS:
+            raise TooManyVersions(f"network '{self.name}' has {settings.NETWORK_MAX_VERSIONS} saved versions, "
+                                  f"the limit (NETWORK_MAX_VERSIONS); save it as a new network to keep editing")
+        self.version, self.graph = latest + 1, graph
         self.save()
-        self.versions.create(number=self.version, graph=graph)
+        return self.versions.create(number=self.version, graph=graph, message=message)
+
+    def current_version(self) -> "NetworkVersion":
+        return self.versions.get(number=self.version)
 
 
 class NetworkVersion(models.Model):
+    """One saved graph of a network. Never changed after it is written: runs point at it."""
+
     network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
     graph = models.JSONField()
+    message = models.CharField(max_length=500, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["number"]
         constraints = [models.UniqueConstraint(fields=["network", "number"], name="one_version_number")]
+
+    def __str__(self) -> str:
+        return f"{self.network} v{self.number}"

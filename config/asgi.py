@@ -10,12 +10,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Build the Django ASGI app first: it sets Django up before any consumer or model is imported.
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.auth import AuthMiddlewareStack  # noqa: E402 (Django must be set up first)
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402 (Django must be set up first)
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402 (Django must be set up first)
 
-from builder.graph.infer import warm_up  # noqa: E402
-from training.routing import websocket_urlpatterns  # noqa: E402
+from builder.graph.infer import warm_up  # noqa: E402 (Django must be set up first)
+from training.routing import websocket_urlpatterns  # noqa: E402 (Django must be set up first)
 
 warm_up()  # each layer type's first call costs 30-900 ms: pay it here, not on a user's first edit
 # torch leaves ~400,000 long-lived objects; keep them out of the collector, whose full passes over them

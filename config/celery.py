@@ -19,7 +19,7 @@ def import_torch_at_worker_start(**_kwargs):
     worker_init runs in the main process before the pool forks, so every pool process inherits the
     imported module (a pool process that spends more than 4 s in worker_process_init is killed).
     """
-    import torch  # noqa: F401
+    import torch  # noqa: F401 (imported for its side effect: loaded once, before the pool forks)
 
 
 @worker_ready.connect

@@ -22,6 +22,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from builder.graph.limits import Limits
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 VAR_DIR.mkdir(exist_ok=True)
@@ -266,11 +268,10 @@ UPLOAD_MAX_UNCOMPRESSED_BYTES = int(os.environ.get("UPLOAD_MAX_UNCOMPRESSED_BYTE
 UPLOAD_MAX_IMAGE_PIXELS = int(os.environ.get("UPLOAD_MAX_IMAGE_PIXELS", 4096 * 4096))
 UPLOAD_MAX_CSV_ROWS = int(os.environ.get("UPLOAD_MAX_CSV_ROWS", 1_000_000))
 UPLOAD_MAX_CSV_COLUMNS = int(os.environ.get("UPLOAD_MAX_CSV_COLUMNS", 1_000))
-# Graphs: the validator's limits.
-GRAPH_MAX_NODES = int(os.environ.get("GRAPH_MAX_NODES", 500))
-GRAPH_MAX_EDGES = int(os.environ.get("GRAPH_MAX_EDGES", 2000))
-GRAPH_MAX_PARAMS = int(os.environ.get("GRAPH_MAX_PARAMS", 200_000_000))
-GRAPH_MAX_BYTES = int(os.environ.get("GRAPH_MAX_BYTES", 1_000_000))  # one saved graph document, as JSON
+# Graphs: GRAPH_MAX_NODES, GRAPH_MAX_EDGES, GRAPH_MAX_PARAMS and GRAPH_MAX_BYTES, read by the graph core itself,
+# so the standalone CLI holds the same limits as the server, the workers and `manage.py train`.
+GRAPH_LIMITS = Limits.from_env()
+NETWORK_MAX_VERSIONS = int(os.environ.get("NETWORK_MAX_VERSIONS", 1000))  # saved versions of one network
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5_000_000  # JSON bodies (graphs); files go through UPLOAD_MAX_BYTES
 # A Redis message stays invisible while its (acked-late) task runs: longer than any run may take.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": RUN_TIME_LIMIT + 3600}

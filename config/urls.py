@@ -1,14 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts.api import router as accounts_api
-from builder.api import api
-from training.api import router as training_api
-
 from . import views
-
-api.add_router("", training_api)
-api.add_router("", accounts_api)
+from .api import api
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -18,11 +18,11 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from config.embedded_redis import EmbeddedRedis, die_with_parent, port_accepts
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from config.embedded_redis import EmbeddedRedis, die_with_parent, port_accepts  # noqa: E402
-
 BIN = Path(sys.executable).parent  # the venv's daphne and celery sit beside its python
 HOST = "127.0.0.1"
 STARTUP_DEADLINE_S = 120.0

@@ -1,12 +1,110 @@
-"""Fixtures for real services: a Celery worker and a Daphne server on the test database and Redis.
+"""Fixtures shared by every tier, and the tiers themselves.
 
-The environment they share (Redis, media folder, timeouts) is set up by tests/environment.py, a plugin that
-pytest loads before pytest-django reads the settings.
+Tiers: each test module lives in one of the folders below, and its tests get that folder's marker (`pytest -m
+unit`, `pytest -m "unit or api"`); a test module anywhere else stops the session.
+
+    unit     pure code: no database, no Redis
+    api      Django's test client and the test database
+    live     a real Celery worker, Redis and websockets (the `worker` and `server` fixtures)
+    browser  Chromium, driven by Playwright, against the live server
+    fuzz     schemathesis and hypothesis
+
+Users: `user` (ada) and `other_user` (mallory), or `make_user(name)` for more; `ada` and `mallory` are Django
+test clients logged in as them, and `client_of(user)` logs in any user. Every user's password is PASSWORD.
+
+The real services (worker, server, browser) are session fixtures. Their environment (Redis, media folder,
+timeouts) is set up by tests/environment.py, a plugin that pytest loads before pytest-django reads the settings.
 """
 
 import os
+from pathlib import Path
 
 import pytest
+
+TIERS = ("unit", "api", "live", "browser", "fuzz")
+TESTS = Path(__file__).resolve().parent
+PASSWORD = "correct horse battery"
+
+
+def tier_of(path: Path) -> str | None:
+    """The tier folder a test module sits in, or None when it sits anywhere else."""
+    try:
+        parts = Path(path).resolve().relative_to(TESTS).parts
+    except ValueError:
+        return None
+    return parts[0] if len(parts) > 1 and parts[0] in TIERS else None
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config, items):
+    misplaced = sorted({str(item.path.relative_to(TESTS.parent)) for item in items if tier_of(item.path) is None})
+    if misplaced:
+        raise pytest.UsageError("test modules outside the tier folders tests/{" + ",".join(TIERS) + "}: "
+                                + ", ".join(misplaced))
+    for item in items:
+        tier = tier_of(item.path)
+        others = {mark.name for mark in item.iter_markers() if mark.name in TIERS} - {tier}
+        if others:
+            raise pytest.UsageError(f"{item.nodeid} is in tests/{tier} but marked {', '.join(sorted(others))}")
+        item.add_marker(getattr(pytest.mark, tier))
+
+
+@pytest.fixture
+def make_user(db):
+    """make_user(name, **fields): a new user whose password is PASSWORD."""
+    from django.contrib.auth.models import User
+
+    def make(name, **fields):
+        return User.objects.create_user(name, password=PASSWORD, **fields)
+
+    return make
+
+
+@pytest.fixture
+def user(make_user):
+    """Ada, who owns what a test creates."""
+    return make_user("ada")
+
+
+@pytest.fixture
+def other_user(make_user):
+    """Mallory, who must not see Ada's things."""
+    return make_user("mallory")
+
+
+@pytest.fixture
+def client_of(db):
+    """client_of(user): a Django test client logged in as that user (a session, so writes need no token)."""
+    from django.test import Client
+
+    def log_in(someone, **client_options):
+        client = Client(**client_options)
+        client.force_login(someone)
+        return client
+
+    return log_in
+
+
+@pytest.fixture
+def ada(user, client_of):
+    """A client logged in as `user`."""
+    return client_of(user)
+
+
+@pytest.fixture
+def mallory(other_user, client_of):
+    """A client logged in as `other_user`."""
+    return client_of(other_user)
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_runs(request):
+    """A test with a worker cancels what it left queued or running before its database is emptied."""
+    yield
+    if "worker" in request.fixturenames:
+        from tests.services import stop_leftover_runs
+
+        stop_leftover_runs()
 
 
 @pytest.fixture(scope="session")

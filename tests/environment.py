@@ -1,13 +1,18 @@
 """The test session's environment, set before Django's settings are read (loaded with `-p tests.environment`).
 
 REDIS_URL: when it is not set (a laptop's `make test`), an embedded redis-server is started for the session
-and stopped when it ends. CI sets REDIS_URL to its own Redis. pytest-django reads the settings before any
-conftest is imported, so this must be a plugin named on the command line (pyproject's addopts).
+and stopped when it ends; when only unit tests are selected (`pytest tests/unit`, `pytest -m unit`) none is
+started and REDIS_URL points at a port where nothing listens, so a unit test that reaches for Redis fails at
+once. CI sets REDIS_URL to its own Redis. pytest-django reads the settings in its pytest_load_initial_conftests,
+so this must be a plugin named on the command line (pyproject's addopts), whose wrapper of that hook runs first.
 """
 
 import atexit
 import os
 import tempfile
+from pathlib import Path
+
+import pytest
 
 from config.embedded_redis import EmbeddedRedis
 
@@ -16,16 +21,38 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 # Runs and their artifacts go to a throwaway folder; a lost worker is noticed after a few seconds.
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="netbuilder-media-"))
 os.environ.setdefault("RUN_HEARTBEAT_TIMEOUT", "5")
-# The test worker shares two cores with the test process, Daphne and Chromium: one torch thread each.
+# The test worker shares two cores with the test process, Daphne and Chromium: one torch thread each. In the
+# test process and every child (set before torch is first imported): on a busy machine torch's idle threads
+# spin, and a small model trains ten times slower with two threads than with one.
 os.environ.setdefault("TRAIN_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+UNIT = Path(__file__).resolve().parent / "unit"
+NO_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1: a connection is refused at once
 
 _embedded_redis = None
 
-if not os.environ.get("REDIS_URL"):
-    _embedded_redis = EmbeddedRedis()
-    atexit.register(_embedded_redis.stop)  # also on an interrupted session
-    _embedded_redis.start()
-    os.environ["REDIS_URL"] = _embedded_redis.url
+
+def only_unit_tests(options) -> bool:
+    """Whether the command line selects unit tests alone: every path under tests/unit, or `-m unit`."""
+    if (options.markexpr or "").strip() == "unit":
+        return True
+    paths = [Path(arg.split("::")[0]).resolve() for arg in options.file_or_dir or []]
+    return bool(paths) and all(path == UNIT or UNIT in path.parents for path in paths)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    global _embedded_redis
+    if not os.environ.get("REDIS_URL"):
+        if only_unit_tests(early_config.known_args_namespace):
+            os.environ["REDIS_URL"] = NO_REDIS
+        else:
+            _embedded_redis = EmbeddedRedis()
+            atexit.register(_embedded_redis.stop)  # also on an interrupted session
+            _embedded_redis.start()
+            os.environ["REDIS_URL"] = _embedded_redis.url
+    return (yield)
 
 
 def pytest_report_header(config):

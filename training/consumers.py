@@ -36,7 +36,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4403)  # before accept: the handshake is refused, nothing is revealed
             return
         after = parse_qs(self.scope["query_string"].decode()).get("after", ["0"])[0]
-        self.last_seq = int(after) if after.isdigit() else 0
+        self.last_seq = int(after) if after.isascii() and after.isdigit() else 0  # "²".isdigit() is true
         await self.channel_layer.group_add(group_name(self.run_id), self.channel_name)
         await self.accept()
         await self._replay(None)

@@ -11,12 +11,11 @@ import contextlib
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 from torch import nn
 
-from builder.graph import analyze, compile_graph
+from builder.graph import Analysis, GraphInvalid, compile_graph
 
 from .datasets import Dataset
 from .protocol import EventKind, best_score
@@ -64,13 +63,15 @@ def pick_device(choice: str) -> torch.device:
     return torch.device("cpu")
 
 
-def build_model(graph: dict, seed: int) -> tuple[Any, nn.Module]:
-    """Compile a graph with seeded initial weights, so a seed gives the same model everywhere."""
-    analysis = analyze(graph)
+def build_model(analysis: Analysis, seed: int) -> nn.Module:
+    """Compile an analysed graph with seeded initial weights, so a seed gives the same model everywhere.
+
+    An invalid graph raises GraphInvalid (a ValueError) with its errors' messages.
+    """
     if not analysis.valid:
-        raise ValueError("; ".join(e.message for e in analysis.errors))
+        raise GraphInvalid(analysis)
     torch.manual_seed(seed)
-    return analysis, compile_graph(analysis)
+    return compile_graph(analysis)
 
 
 def split(n: int, val_split: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,7 +1,7 @@
 """Run events: stored in the database (the durable record), then sent to the run's channel-layer group.
 
 The worker publishes from a background thread with one persistent event loop, so the training step only
-appends to a queue; the same thread keeps the run's heartbeat and notices a cancel request.
+appends to a queue; the same thread calls the run's heartbeat, which says whether a stop was requested.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import OperationalError, close_old_connections
-from django.utils import timezone
 
 from .models import Run
 
@@ -43,16 +43,14 @@ def publish(run: Run, kind: str, data: dict) -> dict:
     return message
 
 
-def status_data(run: Run) -> dict:
-    return {"status": run.status, "queue_position": run.queue_position(), "device": run.device,
-            "worker": run.worker, "error": run.error, "epochs_done": run.epochs_done}
-
-
 class Publisher:
-    """A worker-side thread that stores and broadcasts a run's events in order, and keeps its heartbeat."""
+    """A worker-side thread that stores and broadcasts a run's events in order, and beats its heartbeat.
 
-    def __init__(self, run: Run):
-        self.run = run
+    `beat` is called about once a second and returns whether the run was asked to stop.
+    """
+
+    def __init__(self, run: Run, beat: Callable[[], bool]):
+        self.run, self.beat = run, beat
         self.stop_requested = threading.Event()
         self._queue: queue.Queue = queue.Queue()
         self._thread = threading.Thread(target=self._main, name=f"publisher-run-{run.pk}", daemon=True)
@@ -90,8 +88,7 @@ class Publisher:
             close_old_connections()
 
     def _beat(self) -> None:
-        Run.objects.filter(pk=self.run.pk).update(heartbeat=timezone.now())
-        if Run.objects.filter(pk=self.run.pk, cancel_requested=True).exists():
+        if self.beat():
             self.stop_requested.set()
 
     def _deliver(self, loop: asyncio.AbstractEventLoop, kind: str, data: dict) -> None:

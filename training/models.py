@@ -3,6 +3,8 @@ from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from .protocol import FINISHED, RunStatus
+
 
 class UploadedDataset(models.Model):
     """A user's own data file (CSV, NPZ or a ZIP of images), parsed on upload and again by the worker."""
@@ -24,25 +26,21 @@ class UploadedDataset(models.Model):
 
 
 class Run(models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-        CANCELLED = "cancelled"
+    """One training of one network version. Its status is written only by training.lifecycle."""
 
-    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+    Status = RunStatus
+    FINISHED = FINISHED
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="runs")
     network = models.ForeignKey("builder.Network", on_delete=models.CASCADE, related_name="runs")
-    network_version = models.PositiveIntegerField()
-    graph = models.JSONField()  # frozen: later edits of the network do not change a run
+    version = models.ForeignKey("builder.NetworkVersion", on_delete=models.CASCADE, related_name="runs")
     dataset = models.CharField(max_length=100)  # a built-in name, or "upload-<id>"
     dataset_info = models.JSONField(default=dict)  # Dataset.info(): task, classes, kind, shapes
     config = models.JSONField()
     queue = models.CharField(max_length=20, default="cpu")
     dispatched = models.BooleanField(default=False)  # handed to Celery; runs wait undispatched in a fair order
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(max_length=10, choices=[(s.value, s.value.capitalize()) for s in RunStatus],
+                              default=RunStatus.QUEUED)
     created = models.DateTimeField(auto_now_add=True)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
@@ -70,19 +68,18 @@ class Run(models.Model):
         return self.storage_path(f"checkpoints/epoch-{epoch:04d}.pt")
 
     @property
+    def graph(self) -> dict:
+        return self.version.graph
+
+    @property
+    def network_version(self) -> int:
+        return self.version.number
+
+    @property
     def duration_s(self) -> float | None:
         if not self.started:
             return None
         return round(((self.finished or timezone.now()) - self.started).total_seconds(), 1)
-
-    def queue_position(self) -> int | None:
-        """1 for the next run to start in its queue: runs already handed to a worker, then the fair order."""
-        if self.status != self.Status.QUEUED:
-            return None
-        from .scheduler import queue_order
-
-        order = queue_order(self.queue)
-        return order.index(self.pk) + 1 if self.pk in order else None  # it may have started meanwhile
 
     def add_event(self, kind: str, data: dict) -> "RunEvent":
         """Store an event with the run's next sequence number (safe with several writers)."""

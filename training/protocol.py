@@ -19,6 +19,7 @@ class RunStatus(StrEnum):
 
 ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
 FINISHED = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
+RESUMABLE = (RunStatus.FAILED, RunStatus.CANCELLED)  # continue from the last checkpoint
 
 
 class EventKind(StrEnum):
@@ -53,11 +54,13 @@ def best_score(metrics: dict) -> float:
 
 def describe() -> dict:
     """Everything above, as JSON for the browser."""
-    from builder.graph.errors import ErrorCode
+    from builder.graph.errors import DOCUMENT_ERRORS, ErrorCode
 
     return {"run_statuses": [s.value for s in RunStatus], "active": [s.value for s in ACTIVE],
-            "finished": [s.value for s in FINISHED], "event_kinds": [k.value for k in EventKind],
+            "finished": [s.value for s in FINISHED], "resumable": [s.value for s in RESUMABLE],
+            "event_kinds": [k.value for k in EventKind],
             "downloads": [{"name": name, "content_type": kind, "label": label}
                           for name, (kind, label) in DOWNLOADS.items()],
             "best_metric": "val_loss, or train_loss when there is no validation split (lower is better)",
-            "error_codes": [c.value for c in ErrorCode]}
+            "error_codes": [c.value for c in ErrorCode],
+            "document_errors": sorted(c.value for c in DOCUMENT_ERRORS)}

@@ -1,9 +1,7 @@
-"""The fair queue: runs wait in the database and are handed to Celery only when a worker has a free slot,
-choosing first the users with the fewest runs in progress, then the oldest run.
+"""The fair queue's order: runs wait in the database and are handed to Celery only when a worker has a free
+slot, choosing first the users with the fewest runs in progress, then the oldest run.
 
-Celery and Redis still move and execute the work; this only decides the order, so one user's twenty runs do
-not make everyone else wait behind them. Dispatching takes a Redis lock, so any number of web servers and
-workers may call it at once.
+Read-only: it decides the order and counts slots; training.lifecycle.dispatch acts on it.
 """
 
 from __future__ import annotations
@@ -11,8 +9,6 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-import redis
-from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
@@ -30,7 +26,7 @@ def capacity(queue: str) -> int:
     return sum(w.concurrency for w in live_workers() if queue in w.queues)
 
 
-def _in_progress(queue: str):
+def in_progress(queue: str):
     return Run.objects.filter(queue=queue).filter(Q(status=Run.Status.RUNNING) |
                                                   Q(status=Run.Status.QUEUED, dispatched=True))
 
@@ -38,7 +34,7 @@ def _in_progress(queue: str):
 def fair_order(queue: str) -> list[Run]:
     """Undispatched runs in the order they will start: fewest runs in progress for their user first."""
     waiting = list(Run.objects.filter(queue=queue, status=Run.Status.QUEUED, dispatched=False).order_by("created"))
-    busy = Counter(_in_progress(queue).values_list("owner_id", flat=True))
+    busy = Counter(in_progress(queue).values_list("owner_id", flat=True))
     order = []
     while waiting:
         chosen = min(waiting, key=lambda run: (busy[run.owner_id], run.created))
@@ -54,23 +50,9 @@ def queue_order(queue: str) -> list[int]:
     return list(handed.values_list("pk", flat=True)) + [run.pk for run in fair_order(queue)]
 
 
-def dispatch() -> int:
-    """Hand as many waiting runs to Celery as the workers have free slots for; returns how many."""
-    from .tasks import train_run
-
-    lock = redis.Redis.from_url(settings.REDIS_URL).lock("netbuilder:dispatch", timeout=30, blocking_timeout=10)
-    if not lock.acquire():
-        return 0
-    sent = 0
-    try:
-        queues = Run.objects.filter(status=Run.Status.QUEUED, dispatched=False).values_list("queue", flat=True)
-        for queue in sorted(set(queues)):
-            free = capacity(queue) - _in_progress(queue).count()
-            for run in fair_order(queue)[:max(free, 0)]:
-                if Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED, dispatched=False).update(dispatched=True):
-                    train_run.apply_async((run.pk, run.attempt), queue=queue)
-                    sent += 1
-    finally:
-        lock.release()
-    return sent
-
+def queue_position(run: Run) -> int | None:
+    """1 for the next run to start in its queue: runs already handed to a worker, then the fair order."""
+    if run.status != Run.Status.QUEUED:
+        return None
+    order = queue_order(run.queue)
+    return order.index(run.pk) + 1 if run.pk in order else None  # it may have started meanwhile

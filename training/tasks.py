@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from . import runs
+from . import job
 
 
 @shared_task
@@ -14,4 +14,4 @@ def ping():
              time_limit=settings.RUN_TIME_LIMIT + 60)
 def train_run(self, run_id: int, attempt: int) -> None:
     """Train one run. Acked late and requeued if its process dies, so a lost run is picked up again."""
-    runs.train(run_id, attempt, worker=self.request.hostname or "")
+    job.train(run_id, attempt, worker=self.request.hostname or "")

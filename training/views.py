@@ -12,6 +12,7 @@ def dashboard(request, network_id: int):
     network = get_object_or_404(Network, pk=network_id, owner=request.user)
     wanted = request.GET.get("run", "")
     # A stale or mistyped run id is ignored rather than refused: the page then shows the latest run.
-    run_id = network.runs.filter(pk=int(wanted)).values_list("pk", flat=True).first() if wanted.isdigit() else None
+    run_id = network.runs.filter(pk=int(wanted)).values_list("pk", flat=True).first() \
+        if wanted.isascii() and wanted.isdigit() else None
     page = {"network_id": network.pk, "run_id": run_id, "editor_url": f"/networks/{network.pk}/"}
     return render(request, "training/dashboard.html", {"network": network, "page": page})

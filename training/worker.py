@@ -11,7 +11,7 @@ import threading
 from django.db import close_old_connections
 from django.utils import timezone
 
-from . import runs, scheduler
+from . import lifecycle
 from .models import WorkerInfo
 
 log = logging.getLogger(__name__)
@@ -34,11 +34,11 @@ class Advertiser(threading.Thread):
         while not self.stopped.wait(0 if first else INTERVAL_SECONDS):
             try:
                 if first:
-                    runs.reap_lost_runs()
+                    lifecycle.reap_lost_runs()
                     first = False
                 WorkerInfo.objects.update_or_create(name=self.worker_name,
                                                     defaults={**self.fields, "heartbeat": timezone.now()})
-                scheduler.dispatch()
+                lifecycle.dispatch()
             except Exception:  # a database or Redis outage: try again next time
                 log.exception("could not advertise worker %s", self.worker_name)
             finally:

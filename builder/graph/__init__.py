@@ -4,10 +4,11 @@ call these same functions.
 """
 
 from .codegen import GraphInvalid, compile_graph, generate_source
-from .errors import GraphError
+from .errors import ErrorCode, GraphError
 from .layers import LAYERS, registry_document
+from .limits import Limits, check_size
 from .schema import CURRENT_VERSION, parse_json, published_schema
-from .validate import Analysis, Limits, analyze
+from .validate import Analysis, analyze
 
-__all__ = ["LAYERS", "CURRENT_VERSION", "Analysis", "GraphError", "GraphInvalid", "Limits", "analyze",
-           "compile_graph", "generate_source", "parse_json", "published_schema", "registry_document"]
+__all__ = ["LAYERS", "CURRENT_VERSION", "Analysis", "ErrorCode", "GraphError", "GraphInvalid", "Limits", "analyze",
+           "check_size", "compile_graph", "generate_source", "parse_json", "published_schema", "registry_document"]

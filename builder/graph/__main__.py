@@ -1,6 +1,7 @@
 """Command line: python -m builder.graph validate|summary|export FILE.json
 
-An invalid graph exits with status 1 and prints each error on its own line, naming the node.
+An invalid graph exits with status 1 and prints each error on its own line, naming the node. The limits come
+from GRAPH_MAX_NODES, GRAPH_MAX_EDGES, GRAPH_MAX_PARAMS and GRAPH_MAX_BYTES, as for the server.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import analyze, generate_source, parse_json
+from . import Limits, analyze, generate_source, parse_json
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,8 +27,13 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
+    try:
+        limits = Limits.from_env()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     doc, errors = parse_json(text)
-    analysis = analyze(doc) if not errors else None
+    analysis = analyze(doc, limits) if not errors else None
     errors = errors or analysis.errors
     if errors:
         for error in errors:

@@ -31,6 +31,12 @@ class ErrorCode(StrEnum):
     SHAPE = "shape"
 
 
+# Errors that mean a document is not a graph at all (the editor refuses to open it), rather than a graph
+# with mistakes in it.
+DOCUMENT_ERRORS = frozenset({ErrorCode.INVALID_JSON, ErrorCode.SCHEMA, ErrorCode.UNSUPPORTED_VERSION,
+                             ErrorCode.DUPLICATE_ID, ErrorCode.DANGLING_EDGE})
+
+
 @dataclass(frozen=True)
 class GraphError:
     message: str

@@ -13,7 +13,7 @@ from typing import Any
 
 import jsonschema
 
-from .errors import GraphError
+from .errors import ErrorCode, GraphError
 from .layers import LAYERS
 
 FORMAT = "netgraph"
@@ -130,9 +130,9 @@ def parse_json(text: str | bytes) -> tuple[Any, list[GraphError]]:
     try:
         return json.loads(text, parse_constant=_reject_constant), []
     except RecursionError:
-        return None, [GraphError("the document is nested too deeply", code="invalid_json")]
+        return None, [GraphError("the document is nested too deeply", code=ErrorCode.INVALID_JSON)]
     except (ValueError, UnicodeDecodeError) as exc:
-        return None, [GraphError(f"the document is not valid JSON: {exc}", code="invalid_json")]
+        return None, [GraphError(f"the document is not valid JSON: {exc}", code=ErrorCode.INVALID_JSON)]
 
 
 def migrate(doc: dict) -> tuple[dict, list[GraphError]]:
@@ -141,7 +141,7 @@ def migrate(doc: dict) -> tuple[dict, list[GraphError]]:
     if isinstance(version, int) and not isinstance(version, bool):
         if version > CURRENT_VERSION:
             return doc, [GraphError(f"graph format version {version} is newer than this app reads "
-                                    f"(up to {CURRENT_VERSION})", code="unsupported_version")]
+                                    f"(up to {CURRENT_VERSION})", code=ErrorCode.UNSUPPORTED_VERSION)]
         while version < CURRENT_VERSION:
             doc = MIGRATIONS[version](doc)
             version += 1
@@ -171,7 +171,7 @@ def check_structure(doc: Any) -> tuple[Graph | None, list[GraphError]]:
     A malformed node or edge is reported and left out, so the rest of the graph is still checked.
     """
     if not isinstance(doc, dict):
-        return None, [GraphError("the graph must be a JSON object", code="schema")]
+        return None, [GraphError("the graph must be a JSON object", code=ErrorCode.SCHEMA)]
     doc, errors = migrate(doc)
     if errors:
         return None, errors
@@ -187,7 +187,7 @@ def check_structure(doc: Any) -> tuple[Graph | None, list[GraphError]]:
             text = f"edge {edge}: {where + ': ' if where else ''}{err.message}"
         else:
             text = f"{where + ': ' if where else ''}{err.message}"
-        errors.append(GraphError(text, node=node, edge=edge, code="schema"))
+        errors.append(GraphError(text, node=node, edge=edge, code=ErrorCode.SCHEMA))
     if not isinstance(doc.get("nodes"), list) or not isinstance(doc.get("edges"), list):
         return None, errors
 
@@ -197,7 +197,7 @@ def check_structure(doc: Any) -> tuple[Graph | None, list[GraphError]]:
             continue
         if raw["id"] in graph.nodes:
             errors.append(GraphError(f"node '{raw['id']}': the id is used by more than one node",
-                                     node=raw["id"], code="duplicate_id"))
+                                     node=raw["id"], code=ErrorCode.DUPLICATE_ID))
             continue
         graph.nodes[raw["id"]] = Node(raw["id"], raw["type"], raw.get("params", {}))
     for i, raw in enumerate(doc["edges"]):

@@ -1,19 +1,22 @@
 """Validation and analysis of a whole graph, finding every problem in one pass and naming its node.
 
-Order of checks: document structure, limits, layer types and parameters, edges, inputs of each node,
-cycles, the single Input and single output, then shapes in topological order. A node whose own checks fail
-is reported once and skipped downstream, so one mistake does not bury the graph in follow-on errors.
+Order of checks: the document's size, its structure, the node and edge counts, layer types and parameters,
+edges, inputs of each node, cycles, the single Input and single output, shapes in topological order, and
+the parameter count. A node whose own checks fail is reported once and skipped downstream, so one mistake
+does not bury the graph in follow-on errors.
 """
 
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
-from .errors import GraphError
+from .errors import ErrorCode, GraphError
 from .infer import InferenceError, NodeShape, freeze, infer_node
 from .layers import LAYERS, LayerSpec, format_shape
+from .limits import LIMIT_CODES, Limits, check_size, over_limit
 from .params import ParamError
 from .schema import Graph, check_structure
 
@@ -23,18 +26,11 @@ INFERRED = ("in_channels", "in_features", "input_size", "num_features", "normali
 BYTES_PER_VALUE = 4  # float32
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Configurable bounds that keep one graph from taking the server down."""
-
-    max_nodes: int = 500
-    max_edges: int = 2000
-    max_params: int = 200_000_000
-
-
 @dataclass
 class Analysis:
-    graph: Graph | None
+    doc: Any  # the document as given, so a caller can change it and analyse it again under the same limits
+    limits: Limits
+    graph: Graph | None = None
     errors: list[GraphError] = field(default_factory=list)
     order: list[str] = field(default_factory=list)  # topological order of the nodes that have shapes
     inputs: dict[str, list[str]] = field(default_factory=dict)  # node -> source nodes, in port order
@@ -46,6 +42,11 @@ class Analysis:
     @property
     def valid(self) -> bool:
         return not self.errors
+
+    @property
+    def limit_errors(self) -> list[GraphError]:
+        """The errors that say the graph is over a limit (a server refuses the request with these)."""
+        return [e for e in self.errors if e.code in LIMIT_CODES]
 
     @property
     def total_params(self) -> int:
@@ -103,72 +104,79 @@ def check_params(spec: LayerSpec, node_id: str, raw: dict, label: str) -> tuple[
         else:
             known = ", ".join(p.name for p in spec.params) or "no parameters"
             why = f"is not a parameter of {spec.type} (it takes {known})"
-        errors.append(GraphError(f"{label}: '{key}' {why}", node=node_id, param=key, code="unknown_param"))
+        errors.append(GraphError(f"{label}: '{key}' {why}", node=node_id, param=key, code=ErrorCode.UNKNOWN_PARAM))
     values = {}
     for param in spec.params:
         if param.required and param.name not in raw:
             errors.append(GraphError(f"{label}: {param.name} is required", node=node_id, param=param.name,
-                                     code="missing_param"))
+                                     code=ErrorCode.MISSING_PARAM))
             continue
         try:
             values[param.name] = param.check(raw.get(param.name, param.default))
         except ParamError as exc:
             errors.append(GraphError(f"{label}: {param.name} {exc}", node=node_id, param=param.name,
-                                     code="bad_param"))
+                                     code=ErrorCode.BAD_PARAM))
     return values, errors
 
 
-def _cycles(nodes: list[str], succ: dict[str, list[str]]) -> list[list[str]]:
-    """Strongly connected components with more than one node (Tarjan, iterative)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    found = []
-    for root in nodes:
-        if root in index:
-            continue
-        work = [(root, iter(succ[root]))]
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            node, children = work[-1]
-            child = next(children, None)
-            if child is None:
-                work.pop()
-                if work:
-                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
-                if low[node] == index[node]:
-                    component = []
-                    while True:
-                        member = stack.pop()
-                        on_stack.discard(member)
-                        component.append(member)
-                        if member == node:
-                            break
-                    if len(component) > 1:
-                        found.append(sorted(component, key=nodes.index))
-            elif child not in index:
-                index[child] = low[child] = len(index)
-                stack.append(child)
-                on_stack.add(child)
-                work.append((child, iter(succ[child])))
-            elif child in on_stack:
-                low[node] = min(low[node], index[child])
-    return found
+def _sort(nodes: list[str], succ: dict[str, list[str]]) -> tuple[list[str], list[list[str]]]:
+    """The nodes that no cycle holds back, in topological order, and each group of nodes on cycles together.
+
+    graphlib names one cycle at a time, so each cycle it finds is merged into one node and what is left is
+    sorted again; the groups at the end are the strongly connected components, so no node on a cycle is
+    missed (removing a found cycle's nodes instead would free the other cycles through them). The nodes
+    graphlib can still hand out past a cycle are on none, so each pass drops them, to keep the next one small.
+    """
+    position = {n: i for i, n in enumerate(nodes)}
+    group = {n: n for n in nodes}  # node -> the node that names its merged group
+    members = {n: [n] for n in nodes}
+    pending, order = nodes, None
+    while True:
+        sorter = TopologicalSorter()
+        for node_id in pending:  # every node first, so nodes without inputs come out in document order
+            sorter.add(group[node_id])
+        for source in pending:
+            for target in succ[source]:
+                if group[source] != group[target]:
+                    sorter.add(group[target], group[source])
+        try:
+            sorter.prepare()
+            cycle = None
+        except CycleError as exc:
+            cycle = exc.args[1][:-1]  # the cycle, its first node repeated at the end
+        passed = []
+        while ready := sorter.get_ready():
+            passed.extend(ready)
+            sorter.done(*ready)
+        if order is None:  # the first pass, before any merge: these are single nodes
+            order = passed
+        if cycle is None:
+            break
+        head, *rest = cycle
+        for other in rest:
+            for member in members.pop(other):
+                group[member] = head
+                members[head].append(member)
+        passed_set = set(passed)
+        pending = [n for n in pending if group[n] not in passed_set]
+    cycles = [sorted(m, key=position.__getitem__) for m in members.values() if len(m) > 1]
+    return order, sorted(cycles, key=lambda c: position[c[0]])
 
 
-def analyze(doc: Any, limits: Limits = Limits()) -> Analysis:
-    """Check a parsed graph document and infer every shape it can."""
+def analyze(doc: Any, limits: Limits) -> Analysis:
+    """Check a parsed graph document against the limits and infer every shape it can."""
+    result = Analysis(doc, limits)
+    if too_big := check_size(doc, limits):
+        result.errors.append(too_big)
+        return result
     graph, errors = check_structure(doc)
-    result = Analysis(graph, errors)
+    result.graph, result.errors = graph, errors
     if graph is None:
         return result
-    if len(graph.nodes) > limits.max_nodes or len(graph.edges) > limits.max_edges:
-        errors.append(GraphError(f"the graph has {len(graph.nodes)} nodes and {len(graph.edges)} edges; "
-                                 f"the limit is {limits.max_nodes} nodes and {limits.max_edges} edges",
-                                 code="too_large"))
+    counts = [over_limit(limits, "max_nodes", len(graph.nodes), "the graph has", "nodes"),
+              over_limit(limits, "max_edges", len(graph.edges), "the graph has", "edges")]
+    if any(counts):
+        errors.extend(e for e in counts if e)
         return result
 
     broken: set[str] = set()  # nodes whose own checks failed: no shape is inferred for them or below them
@@ -178,7 +186,7 @@ def analyze(doc: Any, limits: Limits = Limits()) -> Analysis:
             close = difflib.get_close_matches(node.type, list(LAYERS), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             errors.append(GraphError(f"node '{node_id}': unknown layer type '{node.type}'{hint}",
-                                     node=node_id, code="unknown_type"))
+                                     node=node_id, code=ErrorCode.UNKNOWN_TYPE))
             broken.add(node_id)
             continue
         result.params[node_id], problems = check_params(spec, node_id, node.params, _name(graph, node_id))
@@ -193,10 +201,10 @@ def analyze(doc: Any, limits: Limits = Limits()) -> Analysis:
         if missing:
             known = next((end for end in (edge.source, edge.target) if end in graph.nodes), None)
             errors.append(GraphError(f"edge {edge.index} ({edge.source} → {edge.target}) points to no node "
-                                     f"'{missing[0]}'", node=known, edge=edge.index, code="dangling_edge"))
+                                     f"'{missing[0]}'", node=known, edge=edge.index, code=ErrorCode.DANGLING_EDGE))
         elif edge.source == edge.target:
             errors.append(GraphError(f"{_name(graph, edge.source)} feeds its own input", node=edge.source,
-                                     edge=edge.index, code="cycle"))
+                                     edge=edge.index, code=ErrorCode.CYCLE))
             broken.add(edge.source)
         else:
             incoming[edge.target].append(edge)
@@ -207,7 +215,7 @@ def analyze(doc: Any, limits: Limits = Limits()) -> Analysis:
         ports = [e.port for e in edges if e.port is not None]
         if len(ports) != len(set(ports)):
             errors.append(GraphError(f"{_name(graph, node_id)}: two edges feed the same port",
-                                     node=node_id, code="duplicate_port"))
+                                     node=node_id, code=ErrorCode.DUPLICATE_PORT))
             broken.add(node_id)
         result.inputs[node_id] = [e.source for e in edges]
         spec = LAYERS.get(graph.nodes[node_id].type)
@@ -219,55 +227,52 @@ def analyze(doc: Any, limits: Limits = Limits()) -> Analysis:
             need = "an input: connect a layer to it" if spec.min_inputs == 1 else \
                 f"at least {spec.min_inputs} inputs, has {count}"
             errors.append(GraphError(f"{_name(graph, node_id)} needs {need}", node=node_id,
-                                     code="missing_input"))
+                                     code=ErrorCode.MISSING_INPUT))
             broken.add(node_id)
         elif spec.max_inputs is not None and count > spec.max_inputs:
             takes = "no inputs" if spec.max_inputs == 0 else f"{spec.max_inputs} input"
             errors.append(GraphError(f"{_name(graph, node_id)} takes {takes}, but has {count} (from {sources})",
-                                     node=node_id, code="surplus_input"))
+                                     node=node_id, code=ErrorCode.SURPLUS_INPUT))
             broken.add(node_id)
 
-    for component in _cycles(list(graph.nodes), succ):
+    order, cycles = _sort(list(graph.nodes), succ)
+    for component in cycles:
         members = " → ".join(component)
         for node_id in component:
             errors.append(GraphError(f"{_name(graph, node_id)} is part of a cycle ({members})",
-                                     node=node_id, code="cycle"))
+                                     node=node_id, code=ErrorCode.CYCLE))
         broken.update(component)
 
     sources = [n for n, node in graph.nodes.items() if node.type == "Input"]
     sinks = [n for n, node in graph.nodes.items() if not succ[n] and node.type != "Input"]
     if not sources:
-        errors.append(GraphError("the graph has no Input node", code="no_input"))
+        errors.append(GraphError("the graph has no Input node", code=ErrorCode.NO_INPUT))
     for extra in sources[1:]:
         errors.append(GraphError(f"{_name(graph, extra)}: a graph takes one Input, this one has "
-                                 f"{len(sources)} ({', '.join(sources)})", node=extra, code="multiple_inputs"))
-    if not sinks and not any(e.code == "cycle" for e in errors):
-        errors.append(GraphError("the graph has no layers after its Input", code="no_output"))
+                                 f"{len(sources)} ({', '.join(sources)})", node=extra, code=ErrorCode.MULTIPLE_INPUTS))
+    if not sinks and not any(e.code == ErrorCode.CYCLE for e in errors):
+        errors.append(GraphError("the graph has no layers after its Input", code=ErrorCode.NO_OUTPUT))
     if len(sinks) > 1:
         for sink in sinks:
             errors.append(GraphError(f"{_name(graph, sink)} leads nowhere: a graph ends in one output layer, "
                                      f"this one ends in {len(sinks)} ({', '.join(sinks)})",
-                                     node=sink, code="multiple_outputs"))
+                                     node=sink, code=ErrorCode.MULTIPLE_OUTPUTS))
     result.input_node = sources[0] if sources else None
     result.output_node = sinks[0] if len(sinks) == 1 else None
 
-    _infer_shapes(graph, result, broken, succ)
-    if result.total_params > limits.max_params:
-        errors.append(GraphError(f"the model has {result.total_params:,} parameters; the limit is "
-                                 f"{limits.max_params:,}", code="too_many_params"))
+    _infer_shapes(graph, result, broken, order)
+    if result.shapes:
+        largest = max(result.shapes, key=lambda n: result.shapes[n].params)  # the first, on a tie
+        detail = f". The largest layer is {_name(graph, largest)} with {result.shapes[largest].params:,}"
+        if error := over_limit(limits, "max_params", result.total_params, "the model has", "parameters",
+                               ErrorCode.TOO_MANY_PARAMS, node=largest, detail=detail):
+            errors.append(error)
     return result
 
 
-def _infer_shapes(graph: Graph, result: Analysis, broken: set[str], succ: dict[str, list[str]]) -> None:
-    """Infer shapes in topological order (Kahn), skipping nodes that are broken or fed by one."""
-    pending = {n: len(result.inputs[n]) for n in graph.nodes}
-    ready = [n for n in graph.nodes if pending[n] == 0]
-    while ready:
-        node_id = ready.pop(0)
-        for child in succ[node_id]:
-            pending[child] -= 1
-            if pending[child] == 0:
-                ready.append(child)
+def _infer_shapes(graph: Graph, result: Analysis, broken: set[str], order: list[str]) -> None:
+    """Infer shapes in topological order, skipping nodes that are broken or fed by one."""
+    for node_id in order:
         sources = result.inputs[node_id]
         if node_id in broken or any(s not in result.shapes for s in sources):
             continue
@@ -280,4 +285,4 @@ def _infer_shapes(graph: Graph, result: Analysis, broken: set[str], succ: dict[s
         except InferenceError as exc:
             got = " and ".join(f"{format_shape(s)} from '{src}'" for s, src in zip(shapes, sources))
             result.errors.append(GraphError(f"{_name(graph, node_id)} with input {got}: {exc}",
-                                            node=node_id, code="shape"))
+                                            node=node_id, code=ErrorCode.SHAPE))

@@ -3,27 +3,14 @@
 import json
 
 import pytest
-from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 
-from .graphs import chain, example, node
+from tests.graphs import chain, example, node
 
 pytestmark = pytest.mark.django_db
 
 CSV = "sepal,petal,colour,species\n" + "".join(
     f"{1 + i % 5},{2 + i % 3},{'red' if i % 2 else 'blue'},{'a' if i % 3 else 'b'}\n" for i in range(30))
-
-
-def login(name):
-    client = Client()
-    client.force_login(User.objects.create_user(name, password="correct horse battery"))
-    return client
-
-
-@pytest.fixture
-def ada():
-    return login("ada")
 
 
 def upload(client, filename, content, **fields):
@@ -40,7 +27,7 @@ def test_the_builtin_datasets_are_listed_with_a_preview(ada):
     assert ada.get("/api/datasets/nope").status_code == 404
 
 
-def test_a_csv_upload_is_parsed_previewed_and_owned(ada):
+def test_a_csv_upload_is_parsed_previewed_and_owned(ada, mallory):
     response = upload(ada, "flowers.csv", CSV.encode(), target="species", name="Flowers")
     assert response.status_code == 201, response.content
     body = response.json()
@@ -49,7 +36,6 @@ def test_a_csv_upload_is_parsed_previewed_and_owned(ada):
     assert body["preview"]["class_counts"] == {"a": 20, "b": 10}
     key = body["key"]
     assert key in [d["key"] for d in ada.get("/api/datasets").json()]
-    mallory = login("mallory")
     assert mallory.get(f"/api/datasets/{key}").status_code == 404
     assert mallory.delete(f"/api/datasets/{key}").status_code == 404
     assert key not in [d["key"] for d in mallory.get("/api/datasets").json()]

@@ -1,24 +1,17 @@
 """Configurable limits on graphs and runs, each refused with a message that names the limit."""
 
 import json
+from dataclasses import replace
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 
 from builder.models import Network
 from training.models import Run
 
-from .graphs import example
+from tests.graphs import example
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def ada():
-    client = Client()
-    client.force_login(User.objects.create_user("ada", password="correct horse battery"))
-    return client
 
 
 def post(client, url, body):
@@ -26,15 +19,15 @@ def post(client, url, body):
 
 
 def test_graph_limits_come_from_the_settings(ada, settings):
-    settings.GRAPH_MAX_NODES = 5
+    settings.GRAPH_LIMITS = replace(settings.GRAPH_LIMITS, max_nodes=5)
     body = post(ada, "/api/graphs/validate", example("digits_cnn")).json()
     assert body["errors"][0]["code"] == "too_large" and "limit is 5 nodes" in body["errors"][0]["message"]
-    settings.GRAPH_MAX_NODES, settings.GRAPH_MAX_PARAMS = 500, 1000
+    settings.GRAPH_LIMITS = replace(settings.GRAPH_LIMITS, max_nodes=500, max_params=1000)
     body = post(ada, "/api/graphs/validate", example("digits_cnn")).json()
     assert body["errors"][0]["code"] == "too_many_params"
-    settings.GRAPH_MAX_BYTES = 100
+    settings.GRAPH_LIMITS = replace(settings.GRAPH_LIMITS, max_params=10**9, max_bytes=100)
     response = post(ada, "/api/networks", {"name": "big", "graph": example("digits_cnn")})
-    assert response.status_code == 413 and "larger than 100 bytes" in response.json()["detail"]
+    assert response.status_code == 413 and "100 bytes" in response.json()["detail"]
 
 
 @pytest.mark.parametrize("config, setting, words", [
@@ -54,7 +47,7 @@ def test_concurrent_runs_per_user_are_limited(ada, settings):
     settings.RUNS_MAX_ACTIVE_PER_USER = 1
     user = User.objects.get(username="ada")
     network = Network.create(user, "d", example("digits_cnn"))
-    Run.objects.create(owner=user, network=network, network_version=1, graph=network.graph, dataset="digits",
+    Run.objects.create(owner=user, network=network, version=network.current_version(), dataset="digits",
                        config={}, status="running")
     response = post(ada, "/api/runs", {"network_id": network.pk, "dataset": "digits"})
     assert response.status_code == 429 and "the limit is 1" in response.json()["detail"]

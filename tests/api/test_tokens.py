@@ -3,20 +3,18 @@
 import json
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 
 from accounts.models import ApiToken
 
-from .graphs import mlp
+from tests.graphs import mlp
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def ada():
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(User.objects.create_user("ada", password="correct horse battery"))
+def ada(user, client_of):
+    client = client_of(user, enforce_csrf_checks=True)
     client.get("/accounts/login/")
     client.defaults["HTTP_X_CSRFTOKEN"] = client.cookies["csrftoken"].value
     return client
@@ -56,10 +54,8 @@ def test_a_revoked_or_unknown_token_is_refused(ada):
     assert bearer("nb_made-up").get("/api/networks").status_code == 401
 
 
-def test_it_validates_ownership_of_tokens(ada):
+def test_it_validates_ownership_of_tokens(ada, mallory):
     token = issue(ada)
-    mallory = Client()
-    mallory.force_login(User.objects.create_user("mallory", password="correct horse battery"))
     assert mallory.get("/api/tokens").json() == []
     assert mallory.delete(f"/api/tokens/{token['id']}").status_code == 404
     assert bearer(token["key"]).get("/api/tokens").json()[0]["id"] == token["id"]

@@ -6,22 +6,16 @@ import json
 import re
 
 import pytest
-from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
 from builder.models import Network
 
-from .graphs import example
+from tests.graphs import example
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PASSWORD = "correct horse battery"
 EDITOR_URL = re.compile(r"/networks/(\d+)/$")
-
-
-@pytest.fixture
-def user():
-    return User.objects.create_user("ada", password=PASSWORD)
 
 
 def log_in(page, user):
@@ -169,7 +163,8 @@ def test_the_classic_cnn_is_built_with_the_mouse_checked_saved_and_exported(page
     saved = page.evaluate("window.netbuilder.documentOf()")
     network = Network.objects.get(owner=user)
     assert network.version == 2 and network.graph == saved
-    assert network.graph["nodes"][1] == {"id": "conv2d_1", "type": "Conv2d", "params": {"out_channels": 32, "kernel_size": 3},
+    assert network.graph["nodes"][1] == {"id": "conv2d_1", "type": "Conv2d",
+                                         "params": {"out_channels": 32, "kernel_size": 3},
                                          "position": network.graph["nodes"][1]["position"]}
 
     page.reload()
@@ -186,7 +181,7 @@ def test_the_classic_cnn_is_built_with_the_mouse_checked_saved_and_exported(page
     with page.expect_download() as download:
         modal.get_by_test_id("code-download").click()
     assert download.value.suggested_filename == "untitled_network.py"
-    assert "class UntitledNetwork(nn.Module):" in open(download.value.path()).read()
+    assert "class UntitledNetwork(nn.Module):" in download.value.path().read_text()
 
 
 def test_delete_undo_redo_duplicate_and_multi_select(page, user):
@@ -327,7 +322,7 @@ def test_import_export_json_and_rename_in_the_editor(page, user):
     with page.expect_download() as download:
         page.get_by_test_id("export-json").click()
     assert download.value.suggested_filename == "my_cnn.json"
-    exported = json.loads(open(download.value.path()).read())
+    exported = json.loads(download.value.path().read_text())
     assert exported["name"] == "My CNN"
     assert [n["id"] for n in exported["nodes"]] == [n["id"] for n in example("seed_cnn")["nodes"]]
     assert exported["edges"] == example("seed_cnn")["edges"]
@@ -346,9 +341,9 @@ def test_import_export_json_and_rename_in_the_editor(page, user):
     assert network.name == "My CNN" and network.graph["nodes"][1]["id"] == "features"
 
 
-def test_another_users_network_is_not_found(page, user):
+def test_another_users_network_is_not_found(page, user, other_user):
     network = Network.create(user, "Private", example("seed_cnn"))
-    log_in(page, User.objects.create_user("mallory", password=PASSWORD))
+    log_in(page, other_user)
     # Through page.request, with the page's session: the browser would log a 404 page as a console error.
     response = page.request.get(f"/networks/{network.id}/")
     assert response.status == 404

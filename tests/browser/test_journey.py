@@ -12,7 +12,6 @@ from playwright.sync_api import expect
 from builder.models import Network
 from training.models import Run, RunEvent
 
-from .services import stop_leftover_runs
 from .test_dashboard_page import RUN_TIMEOUT, epochs_plotted, wait_plotted
 from .test_editor_page import build_classic_cnn, caption, set_param
 
@@ -21,8 +20,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def journey(page, worker):
-    yield page
-    stop_leftover_runs()
+    """The page, with a worker to train (tests/conftest.py stops what is left running)."""
+    return page
 
 
 def sign_up(page):

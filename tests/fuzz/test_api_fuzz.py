@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from hypothesis import HealthCheck, settings
 
 from accounts.models import ApiToken
-from builder.api import api
+from config.api import api
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,9 +7,9 @@ import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from builder.graph import LAYERS, GraphError, analyze, compile_graph, parse_json
+from builder.graph import LAYERS, GraphError, Limits, analyze, compile_graph, parse_json
 
-from .graphs import example
+from tests.graphs import example
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False)
@@ -29,14 +29,17 @@ def assert_answered(analysis):
 @PROPERTY
 @given(JSON)
 def test_any_json_value_gets_an_answer_not_an_exception(doc):
-    assert_answered(analyze(doc))
+    assert_answered(analyze(doc, Limits()))
 
 
 @PROPERTY
 @given(st.text(max_size=200))
 def test_any_text_parses_or_gets_a_clear_error(text):
     doc, errors = parse_json(text)
-    assert (doc is None) == bool(errors)
+    if errors:
+        assert doc is None and all(e.message for e in errors)
+    else:  # a parsed document may be None itself: the text "null"
+        assert doc == json.loads(text)
 
 
 @PROPERTY
@@ -47,7 +50,7 @@ def test_a_mutated_example_gets_errors_that_name_the_node(data):
     spec = LAYERS[victim["type"]]
     key = data.draw(st.sampled_from([p.name for p in spec.params] + ["surprise"]))
     victim.setdefault("params", {})[key] = data.draw(JSON)
-    analysis = analyze(doc)
+    analysis = analyze(doc, Limits())
     assert_answered(analysis)
     for error in analysis.errors:
         if error.node is not None:
@@ -85,7 +88,7 @@ def random_graphs(draw):
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(random_graphs())
 def test_every_accepted_graph_compiles_and_runs_with_the_inferred_shapes(doc):
-    analysis = analyze(doc)
+    analysis = analyze(doc, Limits())
     assert_answered(analysis)
     assume(analysis.valid)
     model = compile_graph(analysis).eval()
@@ -94,3 +97,27 @@ def test_every_accepted_graph_compiles_and_runs_with_the_inferred_shapes(doc):
         out = model(x)
     assert tuple(out.shape) == (2, *analysis.shapes[analysis.output_node].shape)
     assert sum(p.numel() for p in model.parameters()) == analysis.total_params
+
+
+@st.composite
+def random_wiring(draw):
+    """Any edges at all between a few nodes: cycles, self-loops, repeats."""
+    ids = [f"n{i}" for i in range(draw(st.integers(1, 8)))]
+    pairs = draw(st.lists(st.tuples(st.sampled_from(ids), st.sampled_from(ids)), max_size=20))
+    return ids, pairs
+
+
+@PROPERTY
+@given(random_wiring())
+def test_every_node_on_a_cycle_is_named_with_the_nodes_it_cycles_with(wiring):
+    ids, pairs = wiring
+    doc = {"format": "netgraph", "version": 1, "nodes": [{"id": i, "type": "Add"} for i in ids],
+           "edges": [{"source": s, "target": t} for s, t in pairs]}
+    reach = {i: {t for s, t in pairs if s == i and t != i} for i in ids}  # self-loops are reported apart
+    for _ in ids:  # transitive closure, by repeated widening
+        reach = {i: r.union(*(reach[j] for j in r)) for i, r in reach.items()}
+    errors = [e for e in analyze(doc, Limits()).errors if e.code == "cycle" and e.edge is None]
+    assert {e.node for e in errors} == {i for i in ids if i in reach[i]}
+    for error in errors:
+        group = [j for j in ids if j in reach[error.node] and error.node in reach[j]]
+        assert error.message.endswith(f"is part of a cycle ({' → '.join(group)})")

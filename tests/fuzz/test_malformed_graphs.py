@@ -7,11 +7,10 @@ import urllib.error
 import urllib.request
 
 import pytest
-from django.contrib.auth.models import User
 
 from accounts.models import ApiToken
 
-from .graphs import chain, example, graph, node
+from tests.graphs import chain, example, graph, node
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,8 +43,8 @@ CORPUS = [
 
 
 @pytest.fixture
-def call(server):
-    key = ApiToken.issue(User.objects.create_user("fuzzer"), "corpus")[1]
+def call(server, make_user):
+    key = ApiToken.issue(make_user("fuzzer"), "corpus")[1]
 
     def post(path, body: str | bytes):
         data = body.encode() if isinstance(body, str) else body

@@ -8,7 +8,6 @@ import threading
 
 import pytest
 from celery import Celery
-from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -20,8 +19,8 @@ from training.config import check_config
 from training.datasets import load_dataset
 from training.models import Run, RunEvent
 
-from .graphs import example
-from .services import Server, Worker, wait_until
+from tests.graphs import example
+from tests.services import Server, Worker, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,10 +41,9 @@ def stack(service_env):
         redis.stop()
 
 
-def queue_run(redis_url, epochs):
-    user = User.objects.create_user("ada", password="correct horse battery")
+def queue_run(user, redis_url, epochs):
     network = Network.create(user, "digits", example("digits_cnn"))
-    run = Run.objects.create(owner=user, network=network, network_version=1, graph=network.graph, dataset="digits",
+    run = Run.objects.create(owner=user, network=network, version=network.current_version(), dataset="digits",
                              dataset_info=load_dataset("digits").info(), config=check_config({"epochs": epochs}))
     app = Celery(broker=redis_url, set_as_current=False)  # leave the session's own app current
     app.send_task("training.tasks.train_run", args=(run.pk, run.attempt), queue="cpu")
@@ -81,9 +79,9 @@ def epochs_seen(events):
     return sum(e["type"] == "epoch" for e in events)
 
 
-def test_a_redis_restart_mid_run_loses_no_metric_and_the_feed_recovers(stack):
+def test_a_redis_restart_mid_run_loses_no_metric_and_the_feed_recovers(stack, user):
     redis, _, server = stack
-    run, session = queue_run(redis.url, epochs=60)
+    run, session = queue_run(user, redis.url, epochs=60)
     watcher = Watcher(server, run.pk, session)
     watcher.watch_until(lambda events: epochs_seen(events) >= 3)
     redis.stop()  # everything Redis held is gone: queued messages, channel groups
@@ -97,9 +95,9 @@ def test_a_redis_restart_mid_run_loses_no_metric_and_the_feed_recovers(stack):
     assert epochs_seen(watcher.events) == 60
 
 
-def test_the_worker_waits_out_a_database_that_refuses_writes(stack):
+def test_the_worker_waits_out_a_database_that_refuses_writes(stack, user):
     redis, _, server = stack
-    run, session = queue_run(redis.url, epochs=40)
+    run, session = queue_run(user, redis.url, epochs=40)
     wait_until(lambda: RunEvent.objects.filter(run=run, kind="epoch").count() >= 2, 60, "two epochs")
     release = threading.Event()
     with connection.cursor() as cursor:  # this test's own connection survives the outage

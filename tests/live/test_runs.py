@@ -11,37 +11,28 @@ import numpy as np
 import onnxruntime
 import pytest
 import torch
-from django.contrib.auth.models import User
 from django.db import connection
-from django.test import Client
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from builder.graph import analyze, compile_graph
+from builder.graph import Limits, analyze, compile_graph
 from training.datasets import load_dataset
 from training.events import publish
 from training.models import Run, RunEvent
-from training.runs import read_checkpoint
+from training.storage import read_checkpoint
 
-from .graphs import example
-from .services import ROOT, stop_leftover_runs, wait_until
+from tests.graphs import example
+from tests.services import ROOT, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TIMING = {"samples_per_s", "epoch_time_s", "eta_s"}
 
 
-def login(name):
-    client = Client()
-    client.force_login(User.objects.create_user(name, password="correct horse battery"))
-    return client
-
-
 @pytest.fixture
-def ada(worker):
-    client = login("ada")
-    yield client
-    stop_leftover_runs()
+def ada(ada, worker):
+    """Ada's client, with a worker to run what she starts (tests/conftest.py stops what is left)."""
+    return ada
 
 
 def post(client, url, body=None):
@@ -137,9 +128,9 @@ def test_an_idle_websocket_stays_open_and_still_delivers(ada, server):
         assert json.loads(ws.recv(timeout=10)) == sent
 
 
-def test_only_the_owner_can_open_a_runs_websocket(ada, server):
+def test_only_the_owner_can_open_a_runs_websocket(ada, mallory, server):
     run = start(ada, epochs=1)
-    for client in (login("mallory"), None):
+    for client in (mallory, None):
         with pytest.raises(InvalidStatus) as refused:
             socket(server, client, run["id"])
         assert refused.value.response.status_code == 403
@@ -229,7 +220,7 @@ def test_the_downloaded_bundle_reproduces_the_apps_predictions(ada, tmp_path):
     [folder] = [p for p in tmp_path.iterdir() if p.is_dir()]
 
     record = Run.objects.get(pk=run["id"])
-    app = compile_graph(analyze(record.graph))
+    app = compile_graph(analyze(record.graph, Limits()))
     app.load_state_dict(read_checkpoint(record.checkpoint_path(3))["model"])
     app.eval()
     x = torch.from_numpy(load_dataset("digits").X[:32])
@@ -245,10 +236,9 @@ def test_the_downloaded_bundle_reproduces_the_apps_predictions(ada, tmp_path):
     assert np.allclose(onnx_out, expected.numpy(), atol=1e-4)
 
 
-def test_downloads_and_run_data_are_owner_only(ada):
+def test_downloads_and_run_data_are_owner_only(ada, mallory):
     run = start(ada, epochs=1)
     wait_for(ada, run["id"], ["succeeded"])
-    mallory = login("mallory")
     for url in (f"/api/runs/{run['id']}", f"/api/runs/{run['id']}/events", f"/api/runs/{run['id']}/checkpoints",
                 f"/api/runs/{run['id']}/files/bundle.zip"):
         assert mallory.get(url).status_code == 404, url
@@ -280,7 +270,7 @@ def test_the_train_command_prints_epochs_and_writes_the_bundle(tmp_path):
     assert {p.name for p in (tmp_path / "out").iterdir()} >= {"bundle.zip", "model.py", "weights.safetensors"}
 
 
-def test_a_finished_model_can_be_tried_on_a_validation_sample_or_a_typed_input(ada):
+def test_a_finished_model_can_be_tried_on_a_validation_sample_or_a_typed_input(ada, mallory):
     run = start(ada, epochs=4)
     wait_for(ada, run["id"], ["succeeded"])
     samples = ada.get(f"/api/runs/{run['id']}/samples?n=5").json()
@@ -293,7 +283,7 @@ def test_a_finished_model_can_be_tried_on_a_validation_sample_or_a_typed_input(a
     assert right >= 4
     wrong = post(ada, f"/api/runs/{run['id']}/predict", {"x": [[1, 2, 3]]})
     assert wrong.status_code == 400 and "this model takes [1, 8, 8]" in wrong.json()["detail"]
-    assert post(login("mallory"), f"/api/runs/{run['id']}/predict", {"x": samples[0]["x"]}).status_code == 404
+    assert post(mallory, f"/api/runs/{run['id']}/predict", {"x": samples[0]["x"]}).status_code == 404
 
 
 def test_a_model_is_not_tried_before_it_has_trained(ada):

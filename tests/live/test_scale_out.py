@@ -4,11 +4,9 @@ and the queue is fair between users."""
 import json
 
 import pytest
-from django.contrib.auth.models import User
-from django.test import Client
 
-from .graphs import example
-from .services import Worker, stop_leftover_runs, wait_until
+from tests.graphs import example
+from tests.services import Worker, stop_leftover_runs, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,12 +20,16 @@ def second_worker(worker, service_env):
     extra.stop()
 
 
-def user(name):
-    client = Client()
-    client.force_login(User.objects.create_user(name, password="correct horse battery"))
-    network = client.post("/api/networks", json.dumps({"name": "d", "graph": example("digits_cnn")}),
-                          content_type="application/json").json()
-    return client, network["id"]
+@pytest.fixture
+def newcomer(make_user, client_of):
+    """newcomer(name): a new user's logged-in client, and the id of the digits network they saved."""
+    def sign_up(name):
+        client = client_of(make_user(name))
+        network = client.post("/api/networks", json.dumps({"name": "d", "graph": example("digits_cnn")}),
+                              content_type="application/json").json()
+        return client, network["id"]
+
+    return sign_up
 
 
 def start(client, network_id):
@@ -41,8 +43,8 @@ def state(client, run_id):
     return client.get(f"/api/runs/{run_id}").json()
 
 
-def test_two_workers_train_in_parallel_and_the_queue_is_fair(second_worker):
-    ada, ada_net = user("ada")
+def test_two_workers_train_in_parallel_and_the_queue_is_fair(second_worker, newcomer):
+    ada, ada_net = newcomer("ada")
     workers = wait_until(lambda: len(w := ada.get("/api/workers").json()) == 2 and w, 20, "both workers advertised")
     assert len(workers) == 2 and all(w["queues"] == ["cpu", "gpu-8g"] for w in workers)
     assert all(w["device"]["kind"] == "cpu" for w in workers)
@@ -52,7 +54,7 @@ def test_two_workers_train_in_parallel_and_the_queue_is_fair(second_worker):
     assert {state(ada, r)["worker"] for r in (first, second)} == {w["name"] for w in workers}
     assert state(ada, third)["status"] == "queued" and state(ada, third)["queue_position"] == 1
 
-    bob, bob_net = user("bob")
+    bob, bob_net = newcomer("bob")
     theirs = start(bob, bob_net)
     # Bob has nothing in progress and Ada has two runs: Bob's run goes ahead of Ada's third.
     assert state(bob, theirs)["queue_position"] == 1 and state(ada, third)["queue_position"] == 2

@@ -14,11 +14,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from builder.graph import Analysis, analyze, compile_graph
+from builder.graph import Analysis, Limits, analyze, compile_graph
 from training import bundle as bundle_module
 from training.bundle import write_bundle
 
-from .graphs import example, mlp
+from tests.graphs import example, mlp
 
 CONFIG = {"epochs": 3, "batch_size": 32, "lr": 0.001, "optimizer": "adam"}
 METRICS = {"epoch": 3, "val_loss": 0.1234, "val_accuracy": 0.9612}
@@ -42,7 +42,7 @@ def inputs(analysis: Analysis, batch: int) -> torch.Tensor:
 
 def trained(graph: dict) -> tuple[Analysis, torch.nn.Module]:
     """The compiled model after one optimizer step, so weights and BatchNorm statistics are not defaults."""
-    analysis = analyze(graph)
+    analysis = analyze(graph, Limits())
     model = compile_graph(analysis)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     model(inputs(analysis, 8)).square().mean().backward()

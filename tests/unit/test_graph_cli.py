@@ -1,23 +1,43 @@
 """python -m builder.graph validate|summary|export, as a user runs it."""
 
+import io
 import json
+import os
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import torch
 
+from builder.graph.__main__ import main
 from builder.graph.examples import FOLDER
 
-from .graphs import example
+from tests.graphs import example
 
 SEED = str(FOLDER / "seed_cnn.json")
 
 
-def cli(*args, stdin=None):
-    return subprocess.run([sys.executable, "-m", "builder.graph", *args], capture_output=True, text=True,
-                          input=stdin, timeout=120, cwd=Path(__file__).resolve().parents[2])
+def cli(*args, stdin=None, env=None):
+    """The command line run in this process (a fresh interpreter would spend seconds importing torch): its exit
+    status and output, as `python -m builder.graph` gives them."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err), mock.patch("sys.stdin", io.StringIO(stdin or "")), \
+            mock.patch.dict(os.environ, env or {}):
+        try:
+            status = main(list(args))
+        except SystemExit as exit_:
+            status = exit_.code
+    return subprocess.CompletedProcess(["python", "-m", "builder.graph", *args], status, out.getvalue(),
+                                       err.getvalue())
+
+
+def test_python_m_builder_graph_runs_the_command_line():
+    result = subprocess.run([sys.executable, "-m", "builder.graph", "validate", SEED], capture_output=True,
+                            text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert (result.returncode, result.stdout.strip()) == (0, "ok: 8 nodes, 693,962 parameters")
 
 
 def test_summary_json_gives_every_node_and_the_totals():
@@ -62,3 +82,12 @@ def test_a_missing_file_or_bad_json_is_reported_plainly(tmp_path):
     bad.write_text("{")
     result = cli("validate", str(bad))
     assert result.returncode == 1 and "not valid JSON" in result.stderr
+
+
+def test_the_limits_come_from_the_environment():
+    result = cli("validate", SEED, env={"GRAPH_MAX_PARAMS": "1000"})
+    assert result.returncode == 1
+    assert "the limit is 1,000 parameters (GRAPH_MAX_PARAMS)" in result.stderr and "node 'fc1'" in result.stderr
+    bad = cli("validate", SEED, env={"GRAPH_MAX_NODES": "lots"})
+    assert bad.returncode == 2 and "GRAPH_MAX_NODES must be a positive integer" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -4,10 +4,10 @@ import jsonschema
 import pytest
 import torch
 
-from builder.graph import LAYERS, analyze, compile_graph, generate_source, published_schema, registry_document
+from builder.graph import LAYERS, Limits, analyze, compile_graph, generate_source, published_schema, registry_document
 from builder.graph.codegen import python_names
 
-from .graphs import example, graph, node
+from tests.graphs import example, graph, node
 
 SAMPLE = {1: [12], 2: [6, 12], 3: [3, 12, 12]}
 REQUIRED_TYPES = {
@@ -60,7 +60,7 @@ def test_the_registry_has_every_layer_the_palette_promises():
 @pytest.mark.parametrize("layer_type, params", CASES, ids=[f"{t}-{i}" for i, (t, _) in enumerate(CASES)])
 def test_each_layer_compiles_trains_and_matches_its_inferred_shape(layer_type, params):
     doc = single_layer_graph(layer_type, params)
-    analysis = analyze(doc)
+    analysis = analyze(doc, Limits())
     assert analysis.valid, analysis.errors
     model = compile_graph(analysis)
     shape = analysis.shapes["in"].shape
@@ -81,7 +81,7 @@ def test_a_dag_with_branches_and_a_skip_connection_runs_as_wired():
                  node("out", "Linear", out_features=2)],
                 [("in", "a"), ("in", "b"), ("a", "sum"), ("b", "sum"), ("sum", "cat"), ("in", "cat"),
                  ("cat", "out")])
-    model = compile_graph(analyze(doc))
+    model = compile_graph(analyze(doc, Limits()))
     x = torch.randn(5, 4)
     expected = model.out(torch.cat([model.a(x) + model.b(x), x], dim=1))
     assert torch.equal(model(x), expected)
@@ -93,9 +93,9 @@ def test_node_ids_that_are_not_python_names_still_compile():
         "self": "self_", "": "n_"}
     doc = example("seed_cnn")
     doc["name"] = 'Evil"""\nimport os\n#'
-    source = generate_source(analyze(doc))
+    source = generate_source(analyze(doc, Limits()))
     assert "import os" not in source.replace("# Evil\"\"\" import os #", "")
-    compile_graph(analyze(doc))
+    compile_graph(analyze(doc, Limits()))
 
 
 def test_the_published_schema_accepts_the_examples_and_rejects_what_the_validator_rejects():
@@ -104,7 +104,7 @@ def test_the_published_schema_accepts_the_examples_and_rejects_what_the_validato
         validator.validate(example(slug))
     bad = example("seed_cnn")
     bad["nodes"][1]["params"]["kernel_size"] = 0
-    assert not validator.is_valid(bad) and not analyze(bad).valid
+    assert not validator.is_valid(bad) and not analyze(bad, Limits()).valid
 
 
 @pytest.mark.parametrize("spec_type", sorted(LAYERS))

@@ -6,11 +6,11 @@ import sys
 import pytest
 import torch
 
-from builder.graph import analyze, compile_graph, generate_source
+from builder.graph import Limits, analyze, compile_graph, generate_source
 from builder.graph.examples import EXAMPLES
 
-from .graphs import example
-from .reference_models import Residual, SeedLSTM, TextClassifier, seed_cnn
+from tests.graphs import example
+from tests.reference_models import Residual, SeedLSTM, TextClassifier, seed_cnn
 
 HAND_WRITTEN = {"seed_cnn": seed_cnn, "lstm_classifier": SeedLSTM, "residual_cnn": Residual,
                 "text_classifier": TextClassifier}
@@ -25,13 +25,13 @@ def sample_input(slug, batch=4):
 
 
 def test_the_seed_examples_have_the_advertised_parameter_counts():
-    assert analyze(example("seed_cnn")).total_params == 693_962
-    assert analyze(example("lstm_classifier")).total_params == 895_498
+    assert analyze(example("seed_cnn"), Limits()).total_params == 693_962
+    assert analyze(example("lstm_classifier"), Limits()).total_params == 895_498
 
 
 @pytest.mark.parametrize("slug", list(HAND_WRITTEN))
 def test_each_example_matches_hand_written_pytorch(slug):
-    analysis = analyze(example(slug))
+    analysis = analyze(example(slug), Limits())
     assert analysis.valid, analysis.errors
     model, reference = compile_graph(analysis).eval(), HAND_WRITTEN[slug]().eval()
 
@@ -67,7 +67,7 @@ torch.save(out, sys.argv[1] + '/out.pt')
 
 @pytest.mark.parametrize("slug", list(HAND_WRITTEN))
 def test_exported_code_reproduces_the_compiled_outputs_with_only_torch(slug, tmp_path):
-    analysis = analyze(example(slug))
+    analysis = analyze(example(slug), Limits())
     model = compile_graph(analysis).eval()
     source = generate_source(analysis)
     assert [line for line in source.splitlines() if line.startswith(("import", "from"))] == \
@@ -87,7 +87,7 @@ def test_exported_code_reproduces_the_compiled_outputs_with_only_torch(slug, tmp
 
 
 def test_exported_code_names_layers_after_node_ids():
-    source = generate_source(analyze(example("seed_cnn")))
+    source = generate_source(analyze(example("seed_cnn"), Limits()))
     assert "self.conv1 = nn.Conv2d(1, 32, kernel_size=3)" in source
     assert "self.fc1 = nn.Linear(5408, 128)" in source
     assert "def forward(self, in_):" in source  # "in" is a keyword: the id is adjusted, not rejected

@@ -4,14 +4,13 @@ import json
 
 import pytest
 
-from builder.graph import Limits, analyze, parse_json
+from builder.graph import ErrorCode, Limits, analyze, parse_json
 
-from .graphs import chain, example, graph, mlp, node
+from tests.graphs import chain, example, graph, mlp, node
 
 
 def errors_of(doc, **limits):
-    analysis = analyze(doc, Limits(**limits)) if limits else analyze(doc)
-    return analysis.errors
+    return analyze(doc, Limits(**limits)).errors
 
 
 def only(errors, code):
@@ -21,7 +20,7 @@ def only(errors, code):
 
 
 def test_a_valid_graph_has_no_errors_and_every_node_has_a_shape():
-    analysis = analyze(mlp())
+    analysis = analyze(mlp(), Limits())
     assert analysis.valid
     assert analysis.summary()["nodes"]["fc"] == {"type": "Linear", "output_shape": [32], "dtype": "float32",
                                                  "params": 16 * 32 + 32}
@@ -76,6 +75,28 @@ def test_it_rejects_cycles_naming_every_node_in_them():
     errors = only(errors_of(doc), "cycle")
     assert {e.node for e in errors} == {"b", "c"}
     assert all("cycle (b → c)" in e.message for e in errors)
+
+
+def test_cycles_that_share_a_node_are_reported_as_one_group():
+    # a ⇄ b and b ⇄ c: removing the first cycle found would leave c looking innocent.
+    doc = graph([node("in", "Input", shape=[4]), node("x", "Linear"), node("a", "Add"), node("b", "Add"),
+                 node("c", "Add"), node("out", "Linear")],
+                [("in", "x"), ("x", "a"), ("b", "a"), ("a", "b"), ("c", "b"), ("b", "c"), ("x", "c"),
+                 ("b", "out")])
+    errors = only(errors_of(doc), "cycle")
+    assert [e.node for e in errors] == ["a", "b", "c"]
+    assert all("is part of a cycle (a → b → c)" in e.message for e in errors)
+
+
+def test_separate_cycles_are_each_named_in_document_order():
+    doc = graph([node("in", "Input", shape=[4]), node("p", "Add"), node("q", "ReLU"), node("r", "Add"),
+                 node("s", "ReLU"), node("out", "Add")],
+                [("in", "r"), ("s", "r"), ("r", "s"), ("in", "p"), ("q", "p"), ("p", "q"), ("q", "out"),
+                 ("s", "out")])
+    errors = only(errors_of(doc), "cycle")
+    assert [(e.node, e.message.split("cycle ")[1]) for e in errors] == [
+        ("p", "(p → q)"), ("q", "(p → q)"), ("r", "(r → s)"), ("s", "(r → s)")]
+    assert errors[0].code is ErrorCode.CYCLE
 
 
 def test_it_rejects_a_node_that_feeds_itself():
@@ -190,7 +211,7 @@ def test_limits_on_nodes_and_parameters_are_configurable():
     assert error.code == "too_large" and "limit is 5 nodes" in error.message
     [error] = errors_of(doc, max_params=1000)
     assert error.code == "too_many_params" and "693,962 parameters" in error.message
-    assert analyze(doc).valid
+    assert analyze(doc, Limits()).valid
 
 
 @pytest.mark.parametrize("mutate, words", [
@@ -238,18 +259,18 @@ def test_inputs_of_multi_input_nodes_follow_ports_then_edge_order():
     doc = graph([node("in", "Input", shape=[4]), node("a", "Linear", out_features=2),
                  node("b", "Linear", out_features=3), node("cat", "Concat")],
                 [("in", "a"), ("in", "b"), ("a", "cat"), ("b", "cat")])
-    assert analyze(doc).inputs["cat"] == ["a", "b"]
+    assert analyze(doc, Limits()).inputs["cat"] == ["a", "b"]
     doc["edges"][2]["port"], doc["edges"][3]["port"] = 1, 0
-    analysis = analyze(doc)
+    analysis = analyze(doc, Limits())
     assert analysis.inputs["cat"] == ["b", "a"] and analysis.shapes["cat"].shape == (5,)
 
 
 def test_the_memory_estimate_grows_with_the_batch():
-    summary = analyze(example("seed_cnn")).summary(batch_size=64)
+    summary = analyze(example("seed_cnn"), Limits()).summary(batch_size=64)
     memory = summary["memory"]
     assert memory["parameters"] == 693_962 * 4
     assert memory["total"] == memory["parameters"] * 4 + memory["activations"]
-    assert analyze(example("seed_cnn")).memory(128)["activations"] == 2 * memory["activations"]
+    assert analyze(example("seed_cnn"), Limits()).memory(128)["activations"] == 2 * memory["activations"]
     json.dumps(summary)  # the summary is plain JSON
 
 

@@ -6,11 +6,12 @@ import math
 import pytest
 import torch
 
+from builder.graph import Limits, analyze
 from training.config import ConfigError, check_config
 from training.datasets import load_dataset
 from training.engine import Hooks, Trainer, build_model
 
-from .graphs import chain, example, node
+from tests.graphs import chain, example, node
 
 TIMING = {"samples_per_s", "epoch_time_s", "eta_s"}
 
@@ -36,7 +37,7 @@ class Recorder(Hooks):
 
 def digits_trainer(hooks=None, **settings):
     config = check_config({"epochs": 4, "lr": 3e-3, **settings})
-    _, model = build_model(example("digits_cnn"), config["seed"])
+    model = build_model(analyze(example("digits_cnn"), Limits()), config["seed"])
     return Trainer(model, load_dataset("digits"), config, hooks or Recorder())
 
 
@@ -84,7 +85,8 @@ def test_step_losses_are_batched_and_cover_every_step_once():
     assert all(math.isfinite(loss) for data in step_events for _, loss in data["losses"])
     epochs = [data for kind, data in hooks.events if kind == "epoch"]
     assert [e["epoch"] for e in epochs] == [1, 2]
-    assert {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "samples_per_s", "eta_s", "lr"} <= set(epochs[0])
+    expected = {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "samples_per_s", "eta_s", "lr"}
+    assert expected <= set(epochs[0])
 
 
 def test_early_stopping_stops_when_validation_loss_stalls():
@@ -107,7 +109,7 @@ def test_regression_uses_mse_and_reports_mean_absolute_error():
     doc = chain(node("in", "Input", shape=[32, 1]), node("rnn", "GRU", hidden_size=16),
                 node("out", "Linear", out_features=1))
     config = check_config({"epochs": 3, "lr": 1e-2})
-    _, model = build_model(doc, 0)
+    model = build_model(analyze(doc, Limits()), 0)
     result = Trainer(model, load_dataset("sine", samples=400), config).run()
     assert result.history[-1]["val_loss"] < result.history[0]["val_loss"]
     assert "val_mae" in result.final and "val_accuracy" not in result.final

@@ -8,22 +8,21 @@ from __future__ import annotations
 
 import copy
 
-from builder.graph import analyze
+from builder.graph import Analysis, analyze
 from builder.graph.layers import format_shape
 
 SHOWN_ERRORS = 3
 
 
-def check_fit(doc: dict, info: dict) -> dict:
-    """{"fits", "problems", "fixes"} for a graph document and a dataset's `Dataset.info()`."""
+def check_fit(analysis: Analysis, info: dict) -> dict:
+    """{"fits", "problems", "fixes"} for an analysed graph and a dataset's `Dataset.info()`."""
     title = info["title"]
-    analysis = analyze(doc)
     if not analysis.valid:
         return _result([f"the network has errors, so its fit to {title} can't be checked: {_errors(analysis)}"], [])
     problems, fixes = _input_fixes(analysis, info)
     if fixes:
         # The output depends on the Input, so it is judged as it will be once the Input is fixed.
-        analysis = analyze(apply_fixes(doc, fixes))
+        analysis = analyze(apply_fixes(analysis.doc, fixes), analysis.limits)
         if not analysis.valid:
             return _result([*problems, f"with the Input changed to fit {title}, the network has errors: "
                                        f"{_errors(analysis)}"], fixes)
@@ -51,7 +50,7 @@ def apply_fixes(doc: dict, fixes: list[dict]) -> dict:
     return fixed
 
 
-def _input_fixes(analysis, info: dict) -> tuple[list[str], list[dict]]:
+def _input_fixes(analysis: Analysis, info: dict) -> tuple[list[str], list[dict]]:
     node = analysis.input_node
     have = analysis.shapes[node]
     shape, dtype = tuple(info["input_shape"]), info["input_dtype"]
@@ -69,7 +68,7 @@ def _input_fixes(analysis, info: dict) -> tuple[list[str], list[dict]]:
     return problems, fixes
 
 
-def _errors(analysis) -> str:
+def _errors(analysis: Analysis) -> str:
     messages = [error.message for error in analysis.errors]
     more = len(messages) - SHOWN_ERRORS
     return "; ".join(messages[:SHOWN_ERRORS]) + (f"; and {more} more" if more > 0 else "")

@@ -2,10 +2,10 @@
 // differs between them: the dataset, every hyper-parameter whose value is not the same in all of them, and
 // their results. Epoch events are fetched from the API once per run and then only what came after.
 
-import { api } from "./api.js";
+import { api } from "../common/api.js";
+import { byTestId, h, showError } from "../common/dom.js";
+import { duration, headline, number } from "../common/format.js";
 import { LiveChart, COLORS } from "./charts.js";
-import { byTestId, h, showError } from "./dom.js";
-import { duration, headline, number } from "./format.js";
 
 const PAGE = 5000; // the most events GET /api/runs/{id}/events returns at once
 

@@ -2,12 +2,13 @@
 // work goes: choose a dataset, check the fit, set the hyper-parameters and start; then watch the selected
 // run, try its model, and pick or compare runs.
 
-import { api } from "./api.js";
+import { api } from "../common/api.js";
+import { byTestId, showError } from "../common/dom.js";
+import { buildConfigForm } from "../common/forms.js";
+import { loadProtocol } from "../common/protocol.js";
 import { createComparison } from "./compare.js";
 import { createDatasetPanel } from "./datasets.js";
-import { byTestId, showError } from "./dom.js";
 import { createFitPanel } from "./fit.js";
-import { buildConfigForm } from "./forms.js";
 import { createRunView } from "./live.js";
 import { createRunsList } from "./runs.js";
 import { createTryIt } from "./tryit.js";
@@ -22,6 +23,11 @@ const start = $("start-button");
 const startError = $("start-error");
 let fits = false;
 let form = null;
+// Run statuses and download files as the server defines them, for the run view and the list of runs.
+const protocol = await loadProtocol().catch((error) => {
+  showError(startError, error);
+  throw error; // the page cannot show a run without them
+});
 
 function updateStart() {
   start.disabled = !fits || !form;
@@ -39,14 +45,14 @@ function select(run) {
 
 const tryit = createTryIt($("tryit"));
 const compare = createComparison($("compare-panel"));
-const runView = createRunView($("run-view"), {
+const runView = createRunView($("run-view"), protocol, {
   onChange(run) {
     tryit.setRun(run);
     runs.refresh();
   },
   onCopySettings: (config) => form.set(config),
 });
-const runs = createRunsList(panel("runs-panel"), { networkId: page.network_id, onSelect: select,
+const runs = createRunsList(panel("runs-panel"), protocol, { networkId: page.network_id, onSelect: select,
   onCompare: compare.show });
 const fit = createFitPanel(panel("fit-panel"), { networkId: page.network_id, summary: $("network-summary"),
   onChange(value) {

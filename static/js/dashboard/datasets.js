@@ -1,10 +1,11 @@
 // Step 1, the dataset: a picker of the built-in sets and the user's uploads, a preview of the chosen one
 // (pictures, a table or a scatter, and its class counts), an upload form and deleting an upload.
 
-import { api } from "./api.js";
+import { api } from "../common/api.js";
+import { byTestId, h, showError } from "../common/dom.js";
+import { number, size } from "../common/format.js";
+import { renderColumns } from "./bars.js";
 import { LiveChart, COLORS } from "./charts.js";
-import { byTestId, h, renderColumns, showError } from "./dom.js";
-import { number, shape } from "./format.js";
 import { renderSamples } from "./samples.js";
 
 const GROUPS = { image: "Images", tabular: "Tables", points: "Points in the plane", sequence: "Sequences",
@@ -35,8 +36,8 @@ export function createDatasetPanel(root, { onSelect }) {
 
   function showPreview(detail) {
     const { info: data, preview: sample } = detail;
-    const task = data.task === "classification" ? `${data.num_classes} classes` : `regression to ${shape(data.output_shape)}`;
-    info.textContent = `${number(data.samples)} samples · ${data.kind} ${shape(data.input_shape)}`
+    const task = data.task === "classification" ? `${data.num_classes} classes` : `regression to ${size(data.output_shape)}`;
+    info.textContent = `${number(data.samples)} samples · ${data.kind} ${size(data.input_shape)}`
       + `${data.input_dtype === "int64" ? " token ids" : ""} · ${task}`;
     info.title = detail.description || "";
     if (data.kind === "points") {

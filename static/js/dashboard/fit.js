@@ -2,9 +2,9 @@
 // per class (or the target's shape)? When not, "Fix" applies the server's suggested parameter changes to the
 // network, saves them as a new version (refused if someone saved since) and checks again.
 
-import { api } from "./api.js";
-import { byTestId, h } from "./dom.js";
-import { number, shape } from "./format.js";
+import { api } from "../common/api.js";
+import { byTestId, h } from "../common/dom.js";
+import { number, size } from "../common/format.js";
 
 /** `onChange(fits)` is called after every check. */
 export function createFitPanel(root, { networkId, summary, onChange }) {
@@ -17,7 +17,7 @@ export function createFitPanel(root, { networkId, summary, onChange }) {
   function showNetwork() {
     const a = network.analysis;
     summary.textContent = `Version ${network.version} · ${number(a.total_params)} parameters · `
-      + `${shape(a.input_shape)} → ${shape(a.output_shape)}`;
+      + `${size(a.input_shape)} → ${size(a.output_shape)}`;
   }
 
   function show(fits, lines, title) {
@@ -40,8 +40,8 @@ export function createFitPanel(root, { networkId, summary, onChange }) {
       fixes = verdict.fixes;
       const info = dataset.info;
       if (verdict.fits) {
-        const output = info.task === "classification" ? `${info.num_classes} classes` : `targets ${shape(info.output_shape)}`;
-        show(true, [`Input ${shape(info.input_shape)} and output ${output} match ${dataset.title}.`], "✓ The network fits");
+        const output = info.task === "classification" ? `${info.num_classes} classes` : `targets ${size(info.output_shape)}`;
+        show(true, [`Input ${size(info.input_shape)} and output ${output} match ${dataset.title}.`], "✓ The network fits");
       } else {
         show(false, verdict.problems, `✗ The network does not fit ${dataset.title}`);
         fix.hidden = !fixes.length;
@@ -59,6 +59,7 @@ export function createFitPanel(root, { networkId, summary, onChange }) {
   }
 
   fix.addEventListener("click", async () => {
+    // The server chose each change; here they are only written into a copy of the graph and saved.
     const graph = structuredClone(network.graph);
     const nodes = new Map(graph.nodes.map((node) => [node.id, node]));
     for (const { node, param, value } of fixes) {

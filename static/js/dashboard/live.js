@@ -3,23 +3,24 @@
 // succeeded. Everything comes from the run's event stream, which starts from seq 0, so a page opened or
 // reloaded mid-run draws the whole curve before the live part.
 
-import { api } from "./api.js";
+import { api } from "../common/api.js";
+import { byTestId, h, showError } from "../common/dom.js";
+import { duration, headline, number } from "../common/format.js";
 import { LiveChart, COLORS } from "./charts.js";
-import { byTestId, h, showError } from "./dom.js";
-import { duration, headline, number } from "./format.js";
 import { openRunStream } from "./socket.js";
 
-export const ACTIVE = ["queued", "running"];
-const RESUMABLE = ["failed", "cancelled"];
 const SMOOTHING = 0.9; // of the step-loss trend line: an exponential moving average, debiased at the start
 const MAX_STEP_POINTS = 20_000; // the latest ones; an epoch chart keeps every epoch (a run has at most 1000)
-const DOWNLOADS = { "bundle.zip": "Bundle (ZIP)", "weights.safetensors": "Weights (safetensors)",
-  "state_dict.pt": "state_dict (PyTorch)", "model.onnx": "ONNX model", "model.py": "model.py" };
 const [TRAIN, VAL] = COLORS;
 
-/** `onChange(run)` is called when the run's record changes (its status, or Resume); `onCopySettings(config)`. */
-export function createRunView(root, { onChange, onCopySettings }) {
+/** `protocol`: GET /api/protocol. `onChange(run)` is called when the run's record changes (its status, or
+ * Resume); `onCopySettings(config)`. */
+export function createRunView(root, protocol, { onChange, onCopySettings }) {
+  const active = (status) => protocol.active.includes(status);
+  const resumable = (status) => protocol.resumable.includes(status);
+  const labels = new Map(protocol.downloads.map((file) => [file.name, file.label]));
   const $ = (id) => byTestId(root, id);
+  $("run-best").title = `The best epoch by ${protocol.best_metric}`;
   const status = $("run-status");
   const progress = $("run-progress");
   const bar = $("run-progress-bar");
@@ -67,16 +68,16 @@ export function createRunView(root, { onChange, onCopySettings }) {
     downloads.hidden = !run.downloads.length;
     downloads.replaceChildren(h("span", { class: "hint" }, "Download"), ...run.downloads.map((name) => h("a", {
       class: "button secondary", href: `/api/runs/${run.id}/files/${name}`, download: "",
-      "data-testid": `download-${name}` }, DOWNLOADS[name] || name)));
+      "data-testid": `download-${name}` }, labels.get(name) ?? name)));
   }
 
   function showStatus(value, position) {
     status.textContent = value;
     status.dataset.status = value;
     root.dataset.status = value;
-    stop.hidden = !ACTIVE.includes(value);
+    stop.hidden = !active(value);
     if (stop.hidden) stopReady();
-    resume.hidden = !RESUMABLE.includes(value);
+    resume.hidden = !resumable(value);
     $("run-queue").textContent = value === "queued" && position ? `#${position} in ${run.queue}` : run.queue;
     if (value === "succeeded") bar.value = 1;
   }
@@ -92,7 +93,7 @@ export function createRunView(root, { onChange, onCopySettings }) {
 
   function showTime() {
     const time = $("run-eta");
-    if (ACTIVE.includes(run.status)) time.textContent = live.eta === null ? "—" : `${duration(live.eta)} left`;
+    if (active(run.status)) time.textContent = live.eta === null ? "—" : `${duration(live.eta)} left`;
     else time.textContent = run.duration_s === null ? "—" : `took ${duration(run.duration_s)}`;
   }
 
@@ -117,7 +118,7 @@ export function createRunView(root, { onChange, onCopySettings }) {
       run.status = event.status;
       showStatus(event.status, event.queue_position);
       if (event.device) $("run-device").textContent = event.device;
-      if (!ACTIVE.includes(event.status)) refresh();
+      if (!active(event.status)) refresh();
       showTime();
     },
     step(event) {
@@ -142,9 +143,7 @@ export function createRunView(root, { onChange, onCopySettings }) {
         charts.accuracy.extend(0, [event.epoch], [event.train_accuracy]);
         if (event.val_accuracy !== undefined) charts.accuracy.extend(1, [event.epoch], [event.val_accuracy]);
       }
-      const score = event.val_loss ?? event.train_loss;
-      if (!live.best || score < (live.best.val_loss ?? live.best.train_loss)) live.best = event;
-      $("run-best").textContent = headline(live.best);
+      if (event.best) $("run-best").textContent = headline(event); // the best so far, by the server's rule
       live.eta = event.eta_s;
       showProgress(event.epoch, 0, 0);
       showSpeed(event.samples_per_s);
@@ -190,7 +189,7 @@ export function createRunView(root, { onChange, onCopySettings }) {
     select(record) {
       stream?.close();
       run = record;
-      live = { ema: 0, emaWeight: 0, best: null, eta: null };
+      live = { ema: 0, emaWeight: 0, eta: null };
       root.hidden = false;
       progress.textContent = "Epoch 0 / " + run.config.epochs;
       bar.value = 0;

@@ -2,15 +2,15 @@
 // selects the run; the checkboxes choose the runs to compare. While any run is queued or running the list
 // polls, since only the selected run has a live stream.
 
-import { api } from "./api.js";
-import { byTestId, h, showError } from "./dom.js";
-import { duration, headline, when } from "./format.js";
-import { ACTIVE } from "./live.js";
+import { api } from "../common/api.js";
+import { byTestId, h, showError } from "../common/dom.js";
+import { duration, headline, when } from "../common/format.js";
 
 const POLL_MS = 3000;
 
-/** `onSelect(run)` on a click; `onCompare(runs)` with the ticked runs whenever they or their records change. */
-export function createRunsList(root, { networkId, onSelect, onCompare }) {
+/** `protocol`: GET /api/protocol. `onSelect(run)` on a click; `onCompare(runs)` with the ticked runs whenever
+ * they or their records change. */
+export function createRunsList(root, protocol, { networkId, onSelect, onCompare }) {
   const body = byTestId(root, "runs-table").querySelector("tbody");
   const error = byTestId(root, "runs-error");
   const ticked = new Set();
@@ -52,7 +52,7 @@ export function createRunsList(root, { networkId, onSelect, onCompare }) {
     } catch (problem) {
       showError(error, problem);
     } finally {
-      if (runs.some((run) => ACTIVE.includes(run.status))) poll = setTimeout(refresh, POLL_MS);
+      if (runs.some((run) => protocol.active.includes(run.status))) poll = setTimeout(refresh, POLL_MS);
     }
     return runs;
   }

@@ -1,8 +1,8 @@
 // Pictures of samples, by dataset kind: images drawn on canvases from their pixel arrays, sequences as
 // sparklines, tabular rows and token ids as table rows. Used by the dataset preview and by "try the model".
 
-import { h } from "./dom.js";
-import { number } from "./format.js";
+import { h } from "../common/dom.js";
+import { number } from "../common/format.js";
 
 
 export function label(value) {

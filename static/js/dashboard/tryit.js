@@ -3,9 +3,10 @@
 // pick one of the validation samples. POST /api/runs/{id}/predict answers with the output and, for a
 // classifier, the class probabilities, shown as bars.
 
-import { api } from "./api.js";
-import { byTestId, h, renderBars, showError } from "./dom.js";
-import { number, percent } from "./format.js";
+import { api } from "../common/api.js";
+import { byTestId, h, showError } from "../common/dom.js";
+import { number, percent } from "../common/format.js";
+import { renderBars } from "./bars.js";
 import { imageCanvas, label, renderSamples } from "./samples.js";
 
 const SAMPLES = 12;

@@ -2,9 +2,9 @@
 // selecting) and by the editor's commands. Each node shows what the last validation said about it; nothing
 // here computes a shape or a parameter count.
 
+import { plural, shape } from "../common/format.js";
 import { NODE_FONT, NODE_HEIGHT, canvasStyle } from "./canvas-style.js";
 import { attachEdgeHandles } from "./edge-handle.js";
-import { formatShape, plural } from "./format.js";
 import { TEMPORARY, freshId, graphOf, toElements } from "./graph-doc.js";
 
 const MAX_FIT_ZOOM = 1.25; // fitting a small graph should not blow it up
@@ -201,7 +201,7 @@ export class Canvas {
   summary(info) {
     if (!info) return "…"; // not validated yet
     if (!info.output_shape) return "—";
-    return formatShape(info.output_shape) + (info.params ? ` · ${plural(info.params, "param")}` : "");
+    return shape(info.output_shape) + (info.params ? ` · ${plural(info.params, "param")}` : "");
   }
 
   widthOf(caption) {

@@ -2,7 +2,7 @@
 // invalid graph has no code; the dialog lists its problems instead. The graph is checked first so that
 // the export endpoint is only asked for code it can write.
 
-import { api } from "./api.js";
+import { api } from "../common/api.js";
 import { download } from "./download.js";
 
 export class CodeExport {
@@ -36,7 +36,7 @@ export class CodeExport {
         this.show({ title: "The graph has problems", note: "Fix these to export code:", errors: analysis.errors });
         return;
       }
-      this.result = await api.exportCode(this.documentOf());
+      this.result = await api.post("/graphs/export", this.documentOf());
       this.show({ title: this.result.filename, source: this.result.source });
     } catch (error) {
       this.show({ title: "No code", note: error.message, errors: error.body?.errors ?? [] });

@@ -2,7 +2,8 @@
 // validation and saving. Every change to the graph goes through `edit`, which keeps an undo snapshot, asks
 // the server to check the graph and updates the unsaved-changes indicator.
 
-import { api } from "./api.js";
+import { api } from "../common/api.js";
+import { byTestId } from "../common/dom.js";
 import { Canvas } from "./canvas.js";
 import { CodeExport } from "./code-export.js";
 import { downloadGraph } from "./download.js";
@@ -17,13 +18,13 @@ import { Saver } from "./save.js";
 import { bindShortcuts } from "./shortcuts.js";
 import { Validator } from "./validation.js";
 
-const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
+const $ = (id) => byTestId(document, id);
 const ZOOM_STEP = 1.25;
 const network = JSON.parse(document.getElementById("editor-data").textContent);
-const registry = new Registry(await api.layers());
+const registry = new Registry(await api.get("/layers"));
 
-const nameInput = byTestId("network-name");
-const notice = byTestId("notice");
+const nameInput = $("network-name");
+const notice = $("notice");
 let extras = {}; // the document's fields that the editor keeps without editing (description, meta)
 
 function documentOf() {
@@ -46,12 +47,12 @@ function tell(message) {
   notice.hidden = !message;
 }
 
-const canvas = new Canvas(byTestId("canvas"), registry, {
+const canvas = new Canvas($("canvas"), registry, {
   onGesture: () => committed(),
   onSelectionChange: () => inspector.show(canvas.selected(), canvas, validator.latest),
 });
 
-const inspector = new Inspector(byTestId("inspector"), registry, {
+const inspector = new Inspector($("inspector"), registry, {
   setParam: (id, name, value) => edit(() => canvas.setParam(id, name, value), `param:${id}:${name}`),
   rename: (oldId, newId) => {
     const problem = canvas.renameNode(oldId, newId);
@@ -68,8 +69,8 @@ const inspector = new Inspector(byTestId("inspector"), registry, {
 });
 
 const problems = new ProblemsPanel({
-  totalParams: byTestId("total-params"), memory: byTestId("memory"),
-  list: byTestId("problems"), count: byTestId("problem-count"),
+  totalParams: $("total-params"), memory: $("memory"),
+  list: $("problems"), count: $("problem-count"),
 }, (error) => {
   const target = error.node !== null ? canvas.cy.getElementById(error.node) : canvas.edges()[error.edge];
   if (!target || target.empty()) return;
@@ -95,9 +96,9 @@ canvas.fit();
 const history = new History(snapshot());
 const saver = new Saver({
   networkId: network.id, version: network.version, documentOf,
-  status: byTestId("save-status"), dialog: byTestId("conflict-dialog"),
+  status: $("save-status"), dialog: $("conflict-dialog"),
 });
-const codeExport = new CodeExport(byTestId("code-modal"), { documentOf, analysisNow: () => validator.current() });
+const codeExport = new CodeExport($("code-modal"), { documentOf, analysisNow: () => validator.current() });
 
 function edit(change, key = null) {
   change();
@@ -110,9 +111,9 @@ function committed(key = null) {
 }
 
 function changed() {
-  byTestId("canvas-hint").hidden = canvas.nodes().length > 1;
-  byTestId("undo").disabled = !history.canUndo;
-  byTestId("redo").disabled = !history.canRedo;
+  $("canvas-hint").hidden = canvas.nodes().length > 1;
+  $("undo").disabled = !history.canUndo;
+  $("redo").disabled = !history.canRedo;
   saver.check();
   validator.schedule();
 }
@@ -132,10 +133,10 @@ const undo = () => restore(history.undo());
 const redo = () => restore(history.redo());
 const addAtCentre = (type) => edit(() => canvas.addNode(type, canvas.freeSpotInView()));
 
-renderPalette(byTestId("palette"), registry, addAtCentre);
-acceptLayerDrops(byTestId("canvas"), (type, x, y) => edit(() => canvas.addNode(type, canvas.modelPosition(x, y))));
+renderPalette($("palette"), registry, addAtCentre);
+acceptLayerDrops($("canvas"), (type, x, y) => edit(() => canvas.addNode(type, canvas.modelPosition(x, y))));
 
-const importInput = byTestId("import-file");
+const importInput = $("import-file");
 importInput.addEventListener("change", async () => {
   const [file] = importInput.files;
   importInput.value = "";
@@ -161,17 +162,17 @@ const actions = {
   "export-json": () => downloadGraph(documentOf()),
   "import-json": () => importInput.click(),
   "export-code": () => codeExport.open(),
-  shortcuts: () => byTestId("shortcuts-dialog").showModal(),
+  shortcuts: () => $("shortcuts-dialog").showModal(),
   "zoom-in": () => canvas.zoomBy(ZOOM_STEP),
   "zoom-out": () => canvas.zoomBy(1 / ZOOM_STEP),
 };
-for (const [testid, run] of Object.entries(actions)) byTestId(testid).addEventListener("click", run);
+for (const [testid, run] of Object.entries(actions)) $(testid).addEventListener("click", run);
 for (const close of document.querySelectorAll("[data-close-dialog]")) {
   close.addEventListener("click", () => close.closest("dialog").close());
 }
 nameInput.addEventListener("input", () => saver.check());
 const showZoom = () => {
-  byTestId("zoom-level").textContent = `${Math.round(canvas.cy.zoom() * 100)}%`;
+  $("zoom-level").textContent = `${Math.round(canvas.cy.zoom() * 100)}%`;
 };
 canvas.cy.on("zoom", showZoom);
 showZoom();
@@ -187,7 +188,7 @@ bindShortcuts([
   { keys: ["F"], label: "Fit the graph in view", run: actions.fit },
   { keys: ["L"], label: "Lay the graph out top to bottom", run: actions.layout },
   { keys: ["?"], label: "Show these shortcuts", run: actions.shortcuts },
-], byTestId("shortcut-list"));
+], $("shortcut-list"));
 
 // Leaving with unsaved changes asks first.
 window.addEventListener("beforeunload", (event) => {

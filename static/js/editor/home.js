@@ -1,13 +1,14 @@
 // The home page: start a network (empty, from an example, or from a JSON file), and rename or delete one.
 // Everything goes through the JSON API; a new network opens in the editor straight away.
 
-import { api } from "./api.js";
+import { api } from "../common/api.js";
+import { byTestId } from "../common/dom.js";
 import { emptyDocument, freshId } from "./graph-doc.js";
 import { readGraphFile } from "./import-file.js";
 import { Registry } from "./registry.js";
 
-const byTestId = (id, root = document) => root.querySelector(`[data-testid="${id}"]`);
-const message = byTestId("home-message");
+const $ = (id) => byTestId(document, id);
+const message = $("home-message");
 
 function tell(text) {
   message.textContent = text;
@@ -16,7 +17,7 @@ function tell(text) {
 
 async function create(name, graph) {
   try {
-    const network = await api.createNetwork(name, graph);
+    const network = await api.post("/networks", { name, graph });
     window.location.assign(`/networks/${network.id}/`);
   } catch (error) {
     tell(`The network could not be created: ${error.message}`);
@@ -24,10 +25,10 @@ async function create(name, graph) {
 }
 
 // A new network holds one Input node, with the registry's defaults.
-byTestId("new-network").addEventListener("click", async () => {
+$("new-network").addEventListener("click", async () => {
   let registry;
   try {
-    registry = new Registry(await api.layers());
+    registry = new Registry(await api.get("/layers"));
   } catch (error) {
     tell(`The network could not be created: ${error.message}`);
     return;
@@ -39,8 +40,8 @@ byTestId("new-network").addEventListener("click", async () => {
   create(graph.name, graph);
 });
 
-const importFile = byTestId("import-file");
-byTestId("import-network").addEventListener("click", () => importFile.click());
+const importFile = $("import-file");
+$("import-network").addEventListener("click", () => importFile.click());
 importFile.addEventListener("change", async () => {
   const [file] = importFile.files;
   importFile.value = "";
@@ -71,8 +72,8 @@ function exampleCard(example) {
   return card;
 }
 
-api.examples().then(
-  (examples) => byTestId("examples").replaceChildren(...examples.map(exampleCard)),
+api.get("/examples").then(
+  (examples) => $("examples").replaceChildren(...examples.map(exampleCard)),
   (error) => tell(`The examples could not be loaded: ${error.message}`),
 );
 
@@ -85,19 +86,19 @@ function ask(dialog) {
   });
 }
 
-const renameDialog = byTestId("rename-dialog");
-const deleteDialog = byTestId("delete-dialog");
+const renameDialog = $("rename-dialog");
+const deleteDialog = $("delete-dialog");
 
 for (const row of document.querySelectorAll('[data-testid="network-row"]')) {
   const id = Number(row.dataset.networkId);
-  const link = byTestId("network-link", row);
+  const link = byTestId(row, "network-link");
 
-  byTestId("rename", row).addEventListener("click", async () => {
-    const input = byTestId("rename-input", renameDialog);
+  byTestId(row, "rename").addEventListener("click", async () => {
+    const input = byTestId(renameDialog, "rename-input");
     input.value = link.textContent;
     if (!(await ask(renameDialog)) || !input.value.trim()) return;
     try {
-      const network = await api.updateNetwork(id, { name: input.value.trim() });
+      const network = await api.patch(`/networks/${id}`, { name: input.value.trim() });
       link.textContent = network.name;
       tell("");
     } catch (error) {
@@ -105,16 +106,16 @@ for (const row of document.querySelectorAll('[data-testid="network-row"]')) {
     }
   });
 
-  byTestId("delete", row).addEventListener("click", async () => {
+  byTestId(row, "delete").addEventListener("click", async () => {
     deleteDialog.querySelector("[data-delete-text]").textContent =
       `“${link.textContent}” and all its saved versions will be deleted. This cannot be undone.`;
     if (!(await ask(deleteDialog))) return;
     try {
-      await api.deleteNetwork(id);
+      await api.delete(`/networks/${id}`);
       row.remove();
       const empty = !document.querySelector('[data-testid="network-row"]');
-      byTestId("networks").hidden = empty;
-      byTestId("no-networks").hidden = !empty;
+      $("networks").hidden = empty;
+      $("no-networks").hidden = !empty;
       tell("");
     } catch (error) {
       tell(`Not deleted: ${error.message}`);

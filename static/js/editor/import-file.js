@@ -2,9 +2,9 @@
 // document the editor can draw: the server says which problems rule that out. The rest (a missing input,
 // a shape error) are ordinary problems to fix in the editor.
 
-import { api } from "./api.js";
+import { api } from "../common/api.js";
+import { loadProtocol } from "../common/protocol.js";
 
-const UNOPENABLE = new Set(["invalid_json", "schema", "unsupported_version", "duplicate_id", "dangling_edge"]);
 const SHOWN = 3;
 
 export async function readGraphFile(file) {
@@ -17,7 +17,8 @@ export async function readGraphFile(file) {
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
     throw new Error(`${file.name} is not a graph: expected a JSON object with format, version, nodes and edges.`);
   }
-  const fatal = (await api.validate(doc)).errors.filter((error) => UNOPENABLE.has(error.code));
+  const [analysis, protocol] = await Promise.all([api.post("/graphs/validate", doc), loadProtocol()]);
+  const fatal = analysis.errors.filter((error) => protocol.document_errors.includes(error.code));
   if (fatal.length) {
     const more = fatal.length > SHOWN ? ` (and ${fatal.length - SHOWN} more)` : "";
     throw new Error(`${file.name} is not a graph the editor can open: `

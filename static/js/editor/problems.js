@@ -1,7 +1,7 @@
 // What is always in view: the total parameter count, the training memory estimate and the list of
 // problems from the last validation. Clicking a problem selects the layer or connection it is about.
 
-import { formatBytes, formatCount, plural } from "./format.js";
+import { bytes, number, plural } from "../common/format.js";
 
 export class ProblemsPanel {
   constructor({ totalParams, memory, list, count }, onPick) {
@@ -13,8 +13,8 @@ export class ProblemsPanel {
   }
 
   show(analysis) {
-    this.totalParams.textContent = formatCount(analysis.total_params);
-    this.memory.textContent = formatBytes(analysis.memory.total);
+    this.totalParams.textContent = number(analysis.total_params);
+    this.memory.textContent = bytes(analysis.memory.total);
     this.memory.title = `Estimated training memory at batch size ${analysis.memory.batch_size}`;
     const errors = analysis.errors;
     this.count.textContent = errors.length ? plural(errors.length, "problem") : "No problems";

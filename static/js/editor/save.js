@@ -2,7 +2,7 @@
 // version saved elsewhere since (another tab, another device) is refused with 409 instead of silently
 // overwriting it. Then the conflict dialog explains, and the user's graph stays in the editor untouched.
 
-import { api } from "./api.js";
+import { api } from "../common/api.js";
 import { downloadGraph } from "./download.js";
 
 export class Saver {
@@ -47,7 +47,7 @@ export class Saver {
     this.saving = true;
     this.showState("Saving…");
     try {
-      const network = await api.updateNetwork(this.networkId, { name: doc.name, graph: doc, base_version: baseVersion });
+      const network = await api.patch(`/networks/${this.networkId}`, { name: doc.name, graph: doc, base_version: baseVersion });
       this.version = network.version;
       this.savedJson = JSON.stringify(doc);
       this.check();
@@ -63,7 +63,7 @@ export class Saver {
     this.fail("Not saved: a newer version exists");
     let latest;
     try {
-      latest = await api.network(this.networkId);
+      latest = await api.get(`/networks/${this.networkId}`);
     } catch (error) {
       this.fail(`Not saved: a newer version exists, and it could not be read (${error.message})`);
       return;

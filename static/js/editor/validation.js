@@ -2,7 +2,7 @@
 // parameter counts. Edits are debounced, so typing "128" sends one request rather than three, and a reply
 // that arrives after a newer one has been shown is dropped, so the screen never goes back in time.
 
-import { api } from "./api.js";
+import { api } from "../common/api.js";
 
 const DELAY_MS = 250;
 
@@ -28,7 +28,7 @@ export class Validator {
     clearTimeout(this.timer);
     this.timer = null;
     const number = ++this.sent;
-    this.inFlight = api.validate(this.documentOf(), this.batchSize).then(
+    this.inFlight = api.post(`/graphs/validate?batch_size=${this.batchSize}`, this.documentOf()).then(
       (analysis) => {
         if (number <= this.shown) return;
         this.shown = number;

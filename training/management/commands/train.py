@@ -11,11 +11,13 @@ import torch
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from builder.graph import parse_json
+from builder.graph import analyze, parse_json
 from training.bundle import write_bundle
-from training.config import ConfigError, check_config
-from training.datasets import DatasetError, check_fit, load_dataset
+from training.data import NoSuchDataset, load_run_dataset
+from training.datasets import DatasetError
 from training.engine import Hooks, Trainer, build_model
+from training.lifecycle import Refused, checked_config, trainable
+from training.protocol import EventKind
 
 
 class PrintEpochs(Hooks):
@@ -23,7 +25,7 @@ class PrintEpochs(Hooks):
         self.write = write
 
     def emit(self, kind: str, data: dict) -> None:
-        if kind == "epoch":
+        if kind == EventKind.EPOCH:
             self.write(json.dumps(data))
 
 
@@ -49,15 +51,15 @@ class Command(BaseCommand):
             raise CommandError(errors[0].message)
         overrides = {k: options[k] for k in ("epochs", "batch_size", "lr", "device", "seed") if options[k] is not None}
         try:
-            config = check_config(overrides)
-            data = load_dataset(options["dataset"], seed=config["seed"], cache_dir=settings.DATASET_CACHE_DIR,
-                                download=settings.DATASET_DOWNLOADS)
-            verdict = check_fit(doc, data.info())
-            if not verdict["fits"]:
-                raise CommandError("the graph does not fit the dataset:\n" + "\n".join(verdict["problems"]))
-            analysis, model = build_model(doc, config["seed"])
-            trainer = Trainer(model, data, config, PrintEpochs(self.stdout.write))
-        except (ConfigError, DatasetError, ValueError) as exc:
+            # The same checks, limits and messages as a run created through the API.
+            config = checked_config(overrides)
+            if options["dataset"].startswith("upload-"):
+                raise NoSuchDataset(options["dataset"])  # uploads belong to a user: train them in the app
+            data = load_run_dataset(options["dataset"], owner_id=0, seed=config["seed"])
+            analysis = analyze(doc, settings.GRAPH_LIMITS)
+            trainable(analysis, data.info(), config)
+            trainer = Trainer(build_model(analysis, config["seed"]), data, config, PrintEpochs(self.stdout.write))
+        except (Refused, NoSuchDataset, DatasetError, ValueError) as exc:
             raise CommandError(str(exc)) from None
         result = trainer.run()
         metrics = {"final": result.final, "best": result.best, "stopped_early": result.stopped_early}

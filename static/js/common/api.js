@@ -1,10 +1,12 @@
-// The JSON API under /api/: session cookie auth, Django's CSRF token on every write, and one error type
-// whose message is the server's own `detail`, so a panel can show it as it is.
+// The JSON API under /api/, for every page: session cookie auth, Django's CSRF token on every write, and one
+// error type whose message is the server's own `detail`, so a panel can show it as it is. The error also keeps
+// the whole answer (`body`: {detail, errors}) for a panel that lists the errors one by one.
 
-export class ApiError extends Error {
-  constructor(status, detail) {
-    super(detail);
+class ApiError extends Error {
+  constructor(status, message, body = null) {
+    super(message);
     this.status = status;
+    this.body = body;
   }
 }
 
@@ -29,7 +31,7 @@ async function request(method, path, body) {
   }
   if (response.status === 204) return null;
   const data = await response.json().catch(() => null);
-  if (!response.ok) throw new ApiError(response.status, data?.detail || `${response.status} ${response.statusText}`);
+  if (!response.ok) throw new ApiError(response.status, data?.detail || `${response.status} ${response.statusText}`, data);
   return data;
 }
 

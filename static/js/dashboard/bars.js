@@ -1,27 +1,6 @@
-// Small DOM helpers shared by the dashboard's modules.
+// Bar and column charts drawn with plain elements: small enough that Plotly would be out of proportion.
 
-/** An element with attributes (`on*` functions become listeners) and children (strings become text). */
-export function h(tag, attrs = {}, ...children) {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name.startsWith("on") && typeof value === "function") element.addEventListener(name.slice(2), value);
-    else if (name === "dataset") Object.assign(element.dataset, value);
-    else element.setAttribute(name, value === true ? "" : value);
-  }
-  element.append(...children.flat().filter((child) => child !== null && child !== undefined && child !== false));
-  return element;
-}
-
-export function byTestId(root, id) {
-  return root.querySelector(`[data-testid="${id}"]`);
-}
-
-/** Show an error's message in `element`, or hide it when there is none. */
-export function showError(element, error) {
-  element.textContent = error ? error.message || String(error) : "";
-  element.hidden = !error;
-}
+import { h } from "../common/dom.js";
 
 /** Horizontal bars, one per entry ({label, value, text, strong}), scaled to the largest value or `max`. */
 export function renderBars(container, entries, max = Math.max(...entries.map((e) => e.value), 1e-12)) {

@@ -1,0 +1,101 @@
+"""The root of the JSON API under /api/: authentication, the strict body parser, one error format, and the
+routers of the apps. The OpenAPI document at /api/openapi.json is generated from the routers' signatures,
+with the netgraph JSON Schema from the layer registry added as the `NetGraph` component.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest
+from ninja import NinjaAPI
+from ninja.errors import HttpError
+from ninja.parser import Parser
+from ninja.security import django_auth
+
+from accounts.api import TokenAuth
+from accounts.api import router as accounts_router
+from builder.api import GraphRejected
+from builder.api import router as builder_router
+from builder.graph import parse_json
+from builder.models import TooManyVersions
+from builder.openapi import GRAPH_REF, graph_components
+from training.api import router as training_router
+from training.data import DatasetError, NoSuchDataset
+from training.lifecycle import Refused
+
+
+class BodyError(ValueError):
+    pass
+
+
+class StrictParser(Parser):
+    """JSON bodies as the graph core reads them: NaN and Infinity are refused, deep nesting too."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        data, errors = parse_json(request.body)
+        if errors:
+            raise BodyError(errors[0].message)
+        return data
+
+
+class GraphAPI(NinjaAPI):
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> dict:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        schema["components"]["schemas"].update(graph_components())
+        for operation in (op for path in schema["paths"].values() for op in path.values()):
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+            if body.get("schema", {}).get("$ref") == GRAPH_REF:
+                body["schema"] = {"$ref": GRAPH_REF}  # drop what ninja merged in from the `dict` parameter
+        return schema
+
+
+api = GraphAPI(title="Netbuilder API", version="1", auth=[TokenAuth(), django_auth], parser=StrictParser(),
+               description="Build, check, train and export neural networks. Authenticate with the session "
+                           "cookie (and the CSRF token on writes) or an API token: `Authorization: Bearer nb_...`.")
+api.add_router("", builder_router)
+api.add_router("", training_router)
+api.add_router("", accounts_router)
+
+
+def _detail(request: HttpRequest, message: str, status: int, **extra):
+    return api.create_response(request, {"detail": message, **extra}, status=status)
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError):
+    # Ninja wraps body parse failures in a bare "Cannot parse request body"; say what was wrong.
+    cause = exc.__cause__
+    return _detail(request, str(cause) if isinstance(cause, BodyError) else exc.message, exc.status_code)
+
+
+@api.exception_handler(RequestDataTooBig)
+def too_big(request: HttpRequest, exc: RequestDataTooBig):
+    return _detail(request, f"the request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes", 413)
+
+
+@api.exception_handler(GraphRejected)
+def graph_rejected(request: HttpRequest, exc: GraphRejected):
+    return _detail(request, exc.detail, exc.status, errors=[e.as_dict() for e in exc.errors])
+
+
+@api.exception_handler(Refused)
+def refused(request: HttpRequest, exc: Refused):
+    return _detail(request, exc.message, exc.status)
+
+
+@api.exception_handler(NoSuchDataset)
+def no_such_dataset(request: HttpRequest, exc: NoSuchDataset):
+    return _detail(request, str(exc), 404)
+
+
+@api.exception_handler(DatasetError)
+def dataset_error(request: HttpRequest, exc: DatasetError):
+    return _detail(request, str(exc), 400)
+
+
+@api.exception_handler(TooManyVersions)
+def too_many_versions(request: HttpRequest, exc: TooManyVersions):
+    return _detail(request, str(exc), 400)
