@@ -232,9 +232,11 @@ def update_network(request: HttpRequest, network_id: int, payload: NetworkPatch)
     return _network_out(network, analysis if payload.graph is not None else None)
 
 
-@router.delete("/networks/{network_id}", response={204: None}, tags=["networks"], summary="Delete a network")
+@router.delete("/networks/{network_id}", response={204: None, 409: Problem}, tags=["networks"],
+               summary="Delete a network and its runs (not while one of them is queued or running)")
 def delete_network(request: HttpRequest, network_id: int):
-    _own(request, network_id).delete()
+    with transaction.atomic():  # a refusal (InUse, from training's pre_delete receiver) undoes only this
+        _own(request, network_id).delete()
     return Status(204, None)
 
 

@@ -6,6 +6,10 @@ class TooManyVersions(ValueError):
     """A save that would take a network past NETWORK_MAX_VERSIONS."""
 
 
+class InUse(Exception):
+    """Something in progress (a training run) still uses the object a request would delete."""
+
+
 class Network(models.Model):
     """A user's network: its current graph, and every saved version of it in `versions`.
 

@@ -20,7 +20,7 @@ from accounts.api import router as accounts_router
 from builder.api import GraphRejected
 from builder.api import router as builder_router
 from builder.graph import parse_json
-from builder.models import TooManyVersions
+from builder.models import InUse, TooManyVersions
 from builder.openapi import GRAPH_REF, graph_components
 from training.api import router as training_router
 from training.data import DatasetError, NoSuchDataset
@@ -99,3 +99,8 @@ def dataset_error(request: HttpRequest, exc: DatasetError):
 @api.exception_handler(TooManyVersions)
 def too_many_versions(request: HttpRequest, exc: TooManyVersions):
     return _detail(request, str(exc), 400)
+
+
+@api.exception_handler(InUse)
+def in_use(request: HttpRequest, exc: InUse):
+    return _detail(request, str(exc), 409)

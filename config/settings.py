@@ -253,6 +253,7 @@ LOGGING = {
 # Training runs.
 RUN_TIME_LIMIT = int(os.environ.get("RUN_TIME_LIMIT", 6 * 3600))  # seconds a run may train
 RUN_HEARTBEAT_TIMEOUT = int(os.environ.get("RUN_HEARTBEAT_TIMEOUT", 60))  # silence after which a run is lost
+RUN_MAX_QUEUE_WAIT = int(os.environ.get("RUN_MAX_QUEUE_WAIT", 600))  # seconds a GPU run waits for a GPU worker
 RUNS_MAX_ACTIVE_PER_USER = int(os.environ.get("RUNS_MAX_ACTIVE_PER_USER", 4))  # queued or running at once
 DATASET_CACHE_DIR = Path(os.environ.get("DATASET_CACHE_DIR", VAR_DIR / "datasets"))
 DATASET_DOWNLOADS = env_bool("DATASET_DOWNLOADS", True)  # fetch MNIST once into the cache if missing
@@ -261,6 +262,9 @@ RUN_MAX_EPOCHS = int(os.environ.get("RUN_MAX_EPOCHS", 1000))
 # server or other workers, 1 thread is steadier: 2 threads beside another busy process fell to 0.3x here.
 TRAIN_THREADS = int(os.environ.get("TRAIN_THREADS", 0))
 RUN_MAX_MEMORY_BYTES = int(os.environ.get("RUN_MAX_MEMORY_BYTES", 16 * 2**30))  # estimated training memory
+# A CPU run trains in the worker's RAM: by default at most half of this machine's memory.
+CPU_RUN_MAX_MEMORY_BYTES = int(os.environ.get("CPU_RUN_MAX_MEMORY_BYTES",
+                                              os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2))
 # Uploaded datasets: parsed on upload and by the worker, never unpickled.
 UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 50_000_000))
 UPLOAD_MAX_ZIP_ENTRIES = int(os.environ.get("UPLOAD_MAX_ZIP_ENTRIES", 100_000))

@@ -144,11 +144,10 @@ def upload_dataset(request: HttpRequest, file: File[UploadedFile], name: Form[st
                         "info": upload.info, "preview": dataset.preview(PREVIEW_SAMPLES)})
 
 
-@router.delete("/datasets/{key}", response={204: None}, summary="Delete one of your uploads")
+@router.delete("/datasets/{key}", response={204: None, 409: Detail},
+               summary="Delete one of your uploads (not while a run uses it)")
 def delete_dataset(request: HttpRequest, key: str):
-    upload = data.own_upload(request.user.pk, key)
-    upload.file.delete(save=False)
-    upload.delete()
+    lifecycle.delete_upload(data.own_upload(request.user.pk, key))
     return Status(204, None)
 
 

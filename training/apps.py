@@ -6,3 +6,6 @@ class TrainingConfig(AppConfig):
 
     name = "training"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import signals  # noqa: F401 (connects the receivers)

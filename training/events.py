@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import OperationalError, close_old_connections
+from django.db import IntegrityError, OperationalError, close_old_connections
 
 from .models import Run
 
@@ -105,6 +105,8 @@ class Publisher:
             return retry_db(action, f"an event of run {self.run.pk}")
         except OperationalError:
             return None  # the run goes on; what could not be stored is logged
+        except (Run.DoesNotExist, IntegrityError):
+            return None  # the run's row was deleted: the heartbeat tells the training to stop
 
 
 def retry_db(action, what: str):

@@ -59,6 +59,7 @@ def train(run_id: int, attempt: int, worker: str) -> None:
             config = run.config
             data = load_run_dataset(run.dataset, run.owner_id, config["seed"])
             analysis = analyze(run.graph, settings.GRAPH_LIMITS)
+            lifecycle.trainable(analysis, run.dataset_info, config)  # the limits may have changed since
             model = build_model(analysis, config["seed"])
             if run.parent_id is not None:  # a fork starts from its parent's weights, with its own settings
                 parent = run.parent
@@ -69,8 +70,13 @@ def train(run_id: int, attempt: int, worker: str) -> None:
             result = trainer.run()
         finally:
             publisher.close()  # every metric is stored before the run's final status
+        if not lifecycle.exists(run):  # deleted while it trained: nothing to finish, nothing to keep
+            storage.delete_run_files(run)
+            return
         artifacts = None if result.cancelled else _export(run, trainer, analysis, data, result)
         lifecycle.finish(run, result, artifacts)
+    except lifecycle.Refused as exc:
+        lifecycle.fail(run, exc.message)
     except SoftTimeLimitExceeded:
         lifecycle.fail(run, f"the run took longer than its limit of {settings.RUN_TIME_LIMIT} s")
     except Exception as exc:

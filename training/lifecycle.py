@@ -9,6 +9,7 @@ settings.GRAPH_LIMITS, and a refusal carries the same message whichever path ask
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 import redis
@@ -21,17 +22,18 @@ from django.utils import timezone
 from builder.graph import Analysis, analyze
 from builder.models import NetworkVersion
 
-from . import scheduler, storage
+from . import data, scheduler, storage
 from .config import ConfigError, check_config
 from .datasets import check_fit
 from .devices import DoesNotFit, queue_for_run
 from .events import publish, retry_db
-from .models import Run
+from .models import Run, UploadedDataset
 from .protocol import RESUMABLE, EventKind, RunStatus
 
 log = logging.getLogger(__name__)
 
 TRAIN_TASK = "training.tasks.train_run"  # sent by name: the task module calls this one
+HEARTBEAT_GRACE_SECONDS = 5  # a redelivered run waits this long past the heartbeat timeout for a silent worker
 
 
 class Refused(Exception):
@@ -82,14 +84,25 @@ def trainable(analysis: Analysis, info: dict, config: dict) -> str:
         raise Refused(f"epochs is {config['epochs']}; runs are limited to {settings.RUN_MAX_EPOCHS} epochs "
                       f"(RUN_MAX_EPOCHS)")
     memory = analysis.memory(config["batch_size"])["total"]
-    if memory > settings.RUN_MAX_MEMORY_BYTES:
-        raise Refused(f"training needs about {_size(memory)} at batch size {config['batch_size']}; the limit is "
-                      f"{_size(settings.RUN_MAX_MEMORY_BYTES)} (RUN_MAX_MEMORY_BYTES). Use a smaller batch or "
-                      f"network")
     try:
-        return queue_for_run(config["device"], memory)
+        queue = queue_for_run(config["device"], memory)
     except DoesNotFit as exc:
         raise Refused(str(exc)) from None
+    limit, setting = settings.RUN_MAX_MEMORY_BYTES, "RUN_MAX_MEMORY_BYTES"
+    if queue == "cpu" and settings.CPU_RUN_MAX_MEMORY_BYTES < limit:
+        limit, setting = settings.CPU_RUN_MAX_MEMORY_BYTES, "CPU_RUN_MAX_MEMORY_BYTES"
+    if memory > limit:
+        raise Refused(f"training needs about {_size(memory)} at batch size {config['batch_size']}; the limit is "
+                      f"{_size(limit)} ({setting}). Use a smaller batch or network")
+    return queue
+
+
+def served(queue: str) -> None:
+    """Refuse a GPU run that no live worker could take: it would hold a slot of the user's cap for ever.
+    CPU runs wait: `make run` and every deployment start a CPU worker."""
+    if queue != "cpu" and scheduler.capacity(queue) == 0:
+        raise Refused(f"no worker with a GPU that fits this run is running (queue {queue}); choose the device "
+                      f"'auto' or 'cpu', or start a GPU worker")
 
 
 def _size(count: int) -> str:
@@ -112,6 +125,7 @@ def create(owner, version: NetworkVersion, dataset: str, info: dict, raw_config:
     """A new queued run of a network version on a dataset (`info` is the dataset's Dataset.info())."""
     config = checked_config(raw_config)
     queue = trainable(analyze(version.graph, settings.GRAPH_LIMITS), info, config)
+    served(queue)
     with transaction.atomic():
         _within_active_cap(owner.pk)
         run = Run.objects.create(owner=owner, network_id=version.network_id, version=version, dataset=dataset,
@@ -121,8 +135,19 @@ def create(owner, version: NetworkVersion, dataset: str, info: dict, raw_config:
     return run
 
 
+def _dataset_still_there(run: Run) -> None:
+    if not run.dataset.startswith("upload-"):
+        return
+    try:
+        data.own_upload(run.owner_id, run.dataset)
+    except data.NoSuchDataset:
+        raise Refused(f"run {run.pk} trained on the upload '{run.dataset}', which was deleted; start a new run "
+                      f"on another dataset") from None
+
+
 def fork(parent: Run, epoch: int | None, overrides: dict | None) -> Run:
     """A new run that starts from one of `parent`'s checkpoints (the last when `epoch` is None)."""
+    _dataset_still_there(parent)
     epochs = storage.checkpoint_epochs(parent)
     epoch = epoch if epoch is not None else (epochs[-1] if epochs else None)
     if epoch not in epochs:
@@ -159,7 +184,8 @@ def dispatch() -> int:
         for queue in sorted(set(queues)):
             free = scheduler.capacity(queue) - scheduler.in_progress(queue).count()
             for run in scheduler.fair_order(queue)[:max(free, 0)]:
-                if Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED, dispatched=False).update(dispatched=True):
+                if Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED, dispatched=False).update(
+                        dispatched=True, dispatched_at=timezone.now()):
                     current_app.send_task(TRAIN_TASK, (run.pk, run.attempt), queue=queue)
                     sent += 1
     finally:
@@ -179,27 +205,42 @@ def announce_queue(queue: str) -> None:
 
 def claim(run_id: int, attempt: int) -> Run | None:
     """The run a task message asks for, or None when the message is stale or duplicated, or another live
-    worker has the run."""
-    run = Run.objects.select_related("version").filter(pk=run_id).first()
-    if run is None or run.attempt != attempt or run.status in Run.FINISHED:
-        return None
-    if run.status == RunStatus.RUNNING and run.heartbeat and \
-            timezone.now() - run.heartbeat < timedelta(seconds=settings.RUN_HEARTBEAT_TIMEOUT):
-        return None
-    return run
+    worker has the run.
+
+    A message redelivered because its worker died finds the run still running (its heartbeat not yet old)
+    or already marked lost: it waits for the heartbeat to age out, then takes the run over, and the run
+    continues from its last checkpoint.
+    """
+    deadline = time.monotonic() + settings.RUN_HEARTBEAT_TIMEOUT + HEARTBEAT_GRACE_SECONDS
+    while True:
+        run = Run.objects.select_related("version").filter(pk=run_id, attempt=attempt).first()
+        if run is None or (run.status in Run.FINISHED and not (run.status == RunStatus.FAILED and run.lost)):
+            return None
+        beating = run.status == RunStatus.RUNNING and run.heartbeat and \
+            timezone.now() - run.heartbeat < timedelta(seconds=settings.RUN_HEARTBEAT_TIMEOUT)
+        if not beating:
+            return run
+        if time.monotonic() > deadline:
+            return None  # it keeps beating: another worker really has it
+        time.sleep(1)
 
 
 def start(run: Run, worker: str, device: str) -> None:
     _set(run, status=RunStatus.RUNNING, started=run.started or timezone.now(), heartbeat=timezone.now(),
-         worker=worker, device=device, error="")
+         worker=worker, device=device, error="", finished=None, lost=False)
     _announce(run)
     announce_queue(run.queue)
 
 
 def heartbeat(run: Run) -> bool:
-    """The worker is alive; returns whether the user asked the run to stop."""
-    Run.objects.filter(pk=run.pk).update(heartbeat=timezone.now())
+    """The worker is alive; returns whether the run should stop: the user asked, or its row is gone."""
+    if not Run.objects.filter(pk=run.pk).update(heartbeat=timezone.now()):
+        return True
     return Run.objects.filter(pk=run.pk, cancel_requested=True).exists()
+
+
+def exists(run: Run) -> bool:
+    return Run.objects.filter(pk=run.pk).exists()
 
 
 def checkpoint(run: Run, epoch: int) -> None:
@@ -219,7 +260,10 @@ def fail(run: Run, error: str) -> None:
 
 
 def _end(run: Run, status: RunStatus, **fields) -> None:
-    retry_db(run.refresh_from_db, f"run {run.pk}")
+    try:
+        retry_db(run.refresh_from_db, f"run {run.pk}")
+    except Run.DoesNotExist:
+        return  # deleted meanwhile: nothing left to record
     _set(run, status=status, finished=timezone.now(), error=fields.pop("error", ""), **fields)
     _announce(run)
     if status == RunStatus.FAILED:
@@ -230,16 +274,24 @@ def _end(run: Run, status: RunStatus, **fields) -> None:
 
 
 def reap_lost_runs() -> int:
-    """Mark failed the running runs whose worker stopped sending heartbeats; they can be resumed."""
+    """Mark failed the running runs whose worker stopped sending heartbeats (they can be resumed, and a
+    redelivered task takes them up), and the GPU runs that waited RUN_MAX_QUEUE_WAIT with no worker able to
+    take them. Returns how many."""
     cutoff = timezone.now() - timedelta(seconds=settings.RUN_HEARTBEAT_TIMEOUT)
     lost = list(Run.objects.filter(status=RunStatus.RUNNING, heartbeat__lt=cutoff))
     for run in lost:
         if Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING, heartbeat__lt=cutoff).update(
-                status=RunStatus.FAILED, finished=timezone.now(),
+                status=RunStatus.FAILED, finished=timezone.now(), lost=True,
                 error=f"the worker stopped responding; resume the run to continue from epoch {run.epochs_done}"):
             run.refresh_from_db()
             _announce(run)
-    return len(lost)
+    waited = timezone.now() - timedelta(seconds=settings.RUN_MAX_QUEUE_WAIT)
+    stranded = [run for run in Run.objects.filter(status=RunStatus.QUEUED, dispatched=False, created__lt=waited)
+                .exclude(queue="cpu") if scheduler.capacity(run.queue) == 0]
+    for run in stranded:
+        fail(run, f"no worker able to take this run (queue {run.queue}) came within {settings.RUN_MAX_QUEUE_WAIT} s "
+                  f"(RUN_MAX_QUEUE_WAIT); resume it once a GPU worker runs, or start a new run on the CPU")
+    return len(lost) + len(stranded)
 
 
 # --- the user's side ----------------------------------------------------------------------------------
@@ -265,7 +317,18 @@ def resume(run_id: int, owner_id: int) -> Run:
         run = Run.objects.select_for_update().get(pk=run_id, owner_id=owner_id)
         if run.status not in RESUMABLE:
             raise Refused(f"only a failed or cancelled run can be resumed; this one is {run.status}", status=409)
+        _dataset_still_there(run)
         _set(run, status=RunStatus.QUEUED, cancel_requested=False, attempt=run.attempt + 1, finished=None,
-             error="", dispatched=False)
+             error="", dispatched=False, lost=False)
         _queue(run)
     return run
+
+
+def delete_upload(upload: UploadedDataset) -> None:
+    """Delete an upload (its file goes with it), unless a run in progress trains on it."""
+    active = Run.objects.filter(owner_id=upload.owner_id, dataset=upload.key,
+                                status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).order_by("created").first()
+    if active is not None:
+        raise Refused(f"run {active.pk} is {active.status} on '{upload.name}'; stop it before deleting the upload",
+                      status=409)
+    upload.delete()

@@ -39,6 +39,7 @@ class Run(models.Model):
     config = models.JSONField()
     queue = models.CharField(max_length=20, default="cpu")
     dispatched = models.BooleanField(default=False)  # handed to Celery; runs wait undispatched in a fair order
+    dispatched_at = models.DateTimeField(null=True, blank=True)  # the fair order takes turns by this
     status = models.CharField(max_length=10, choices=[(s.value, s.value.capitalize()) for s in RunStatus],
                               default=RunStatus.QUEUED)
     created = models.DateTimeField(auto_now_add=True)
@@ -50,6 +51,7 @@ class Run(models.Model):
     device = models.CharField(max_length=100, blank=True)
     error = models.TextField(blank=True)
     cancel_requested = models.BooleanField(default=False)
+    lost = models.BooleanField(default=False)  # failed because its worker went silent; a redelivery takes it up
     epochs_done = models.PositiveIntegerField(default=0)
     best_metrics = models.JSONField(null=True, blank=True)
     final_metrics = models.JSONField(null=True, blank=True)

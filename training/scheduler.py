@@ -1,15 +1,14 @@
 """The fair queue's order: runs wait in the database and are handed to Celery only when a worker has a free
-slot, choosing first the users with the fewest runs in progress, then the oldest run.
+slot, and users take turns (round robin), so one user's twenty runs do not make everyone else wait.
 
 Read-only: it decides the order and counts slots; training.lifecycle.dispatch acts on it.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import timedelta
 
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from .models import Run, WorkerInfo
@@ -32,15 +31,25 @@ def in_progress(queue: str):
 
 
 def fair_order(queue: str) -> list[Run]:
-    """Undispatched runs in the order they will start: fewest runs in progress for their user first."""
-    waiting = list(Run.objects.filter(queue=queue, status=Run.Status.QUEUED, dispatched=False).order_by("created"))
-    busy = Counter(in_progress(queue).values_list("owner_id", flat=True))
+    """Undispatched runs in the order they will start: users take turns, the one whose run was dispatched
+    longest ago (or never) first, and each user's runs go oldest first."""
+    waiting = Run.objects.filter(queue=queue, status=Run.Status.QUEUED, dispatched=False).order_by("created")
+    by_owner: dict[int, list[Run]] = {}
+    for run in waiting:
+        by_owner.setdefault(run.owner_id, []).append(run)
+    last = dict(Run.objects.filter(queue=queue, owner_id__in=by_owner, dispatched_at__isnull=False)
+                .values("owner_id").annotate(Max("dispatched_at")).values_list("owner_id", "dispatched_at__max"))
+    # A user's turn: when their last run was dispatched; after each pick it moves behind every earlier turn.
+    turn = {owner: last[owner].timestamp() if owner in last else float("-inf") for owner in by_owner}
+    later = max((t for t in turn.values() if t != float("-inf")), default=0.0)
     order = []
-    while waiting:
-        chosen = min(waiting, key=lambda run: (busy[run.owner_id], run.created))
-        waiting.remove(chosen)
-        busy[chosen.owner_id] += 1
-        order.append(chosen)
+    while by_owner:
+        owner = min(by_owner, key=lambda o: (turn[o], by_owner[o][0].created))
+        order.append(by_owner[owner].pop(0))
+        later += 1
+        turn[owner] = later
+        if not by_owner[owner]:
+            del by_owner[owner]
     return order
 
 

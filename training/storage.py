@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+from pathlib import Path
 
 import torch
 from django.core.files.base import ContentFile
@@ -48,6 +50,23 @@ def resume_point(run: Run) -> str | None:
 
 def save_checkpoint(run: Run, epoch: int, state: dict, stopped: bool) -> None:
     write_state(run.storage_path(STOPPED_CHECKPOINT) if stopped else run.checkpoint_path(epoch), state)
+
+
+def delete_run_files(run: Run) -> None:
+    """Every file of a run: checkpoints and artifacts (and the folders, where the storage has folders)."""
+    _delete_tree(run.storage_path("").rstrip("/"))
+
+
+def _delete_tree(folder: str) -> None:
+    if not default_storage.exists(folder):
+        return
+    folders, files = default_storage.listdir(folder)
+    for name in files:
+        default_storage.delete(f"{folder}/{name}")
+    for name in folders:
+        _delete_tree(f"{folder}/{name}")
+    with contextlib.suppress(NotImplementedError, OSError):  # object stores have no folders to remove
+        Path(default_storage.path(folder)).rmdir()
 
 
 def open_artifact(run: Run, name: str):

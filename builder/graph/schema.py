@@ -7,6 +7,7 @@ type's parameter schema from the registry, so the published contract and the che
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -125,10 +126,17 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):  # 1e999 parses to inf, which no database stores in JSON
+        raise ValueError(f"the number {literal[:40]} is too large")
+    return value
+
+
 def parse_json(text: str | bytes) -> tuple[Any, list[GraphError]]:
     """Parse JSON text strictly (no NaN or Infinity), turning every failure into an error."""
     try:
-        return json.loads(text, parse_constant=_reject_constant), []
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float), []
     except RecursionError:
         return None, [GraphError("the document is nested too deeply", code=ErrorCode.INVALID_JSON)]
     except (ValueError, UnicodeDecodeError) as exc:

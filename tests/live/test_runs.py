@@ -22,6 +22,7 @@ from training.models import Run, RunEvent
 from training.storage import read_checkpoint
 
 from tests.graphs import example
+from tests.live.runs import post, run_state, start, wait_for
 from tests.services import ROOT, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,27 +34,6 @@ TIMING = {"samples_per_s", "epoch_time_s", "eta_s"}
 def ada(ada, worker):
     """Ada's client, with a worker to run what she starts (tests/conftest.py stops what is left)."""
     return ada
-
-
-def post(client, url, body=None):
-    return client.post(url, json.dumps(body or {}), content_type="application/json")
-
-
-def start(client, epochs=5, dataset="digits", slug="digits_cnn", **config):
-    network = post(client, "/api/networks", {"name": slug, "graph": example(slug)}).json()
-    response = post(client, "/api/runs", {"network_id": network["id"], "dataset": dataset,
-                                          "config": {"epochs": epochs, "lr": 3e-3, **config}})
-    assert response.status_code == 201, response.content
-    return response.json()
-
-
-def run_state(client, run_id):
-    return client.get(f"/api/runs/{run_id}").json()
-
-
-def wait_for(client, run_id, statuses, timeout=120):
-    return wait_until(lambda: (r := run_state(client, run_id))["status"] in statuses and r, timeout,
-                      f"run {run_id} to be {' or '.join(statuses)}")
 
 
 def socket(server, client, run_id, after=0):
