@@ -1,10 +1,12 @@
 """The test session's environment, set before Django's settings are read (loaded with `-p tests.environment`).
 
 REDIS_URL: when it is not set (a laptop's `make test`), an embedded redis-server is started for the session
-and stopped when it ends; when only unit tests are selected (`pytest tests/unit`, `pytest -m unit`) none is
-started and REDIS_URL points at a port where nothing listens, so a unit test that reaches for Redis fails at
-once. CI sets REDIS_URL to its own Redis. pytest-django reads the settings in its pytest_load_initial_conftests,
-so this must be a plugin named on the command line (pyproject's addopts), whose wrapper of that hook runs first.
+and stopped when it ends. When only the unit and api tiers are selected (`pytest tests/unit`, `pytest -m "unit or
+api"`, `make test-fast`) none is started and REDIS_URL points at a port where nothing listens, so a test of those
+tiers that reaches for Redis fails at once. CI sets REDIS_URL to its own Redis.
+
+pytest-django reads the settings in its pytest_load_initial_conftests, before any conftest is imported: so this
+is a plugin named on the command line (pyproject's addopts), and its wrapper of that hook runs first.
 """
 
 import atexit
@@ -27,25 +29,28 @@ os.environ.setdefault("RUN_HEARTBEAT_TIMEOUT", "5")
 os.environ.setdefault("TRAIN_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-UNIT = Path(__file__).resolve().parent / "unit"
+TESTS = Path(__file__).resolve().parent
+WITHOUT_SERVICES = (TESTS / "unit", TESTS / "api")  # the tiers that need no Redis
+MARKS_WITHOUT_SERVICES = {"unit", "api", "unit or api", "api or unit"}
 NO_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1: a connection is refused at once
 
 _embedded_redis = None
 
 
-def only_unit_tests(options) -> bool:
-    """Whether the command line selects unit tests alone: every path under tests/unit, or `-m unit`."""
-    if (options.markexpr or "").strip() == "unit":
+def needs_no_redis(options) -> bool:
+    """Whether the command line selects only unit and api tests: by `-m`, or by paths under their folders."""
+    if " ".join((options.markexpr or "").split()) in MARKS_WITHOUT_SERVICES:
         return True
     paths = [Path(arg.split("::")[0]).resolve() for arg in options.file_or_dir or []]
-    return bool(paths) and all(path == UNIT or UNIT in path.parents for path in paths)
+    return bool(paths) and all(any(path == tier or tier in path.parents for tier in WITHOUT_SERVICES)
+                               for path in paths)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_load_initial_conftests(early_config, parser, args):
     global _embedded_redis
     if not os.environ.get("REDIS_URL"):
-        if only_unit_tests(early_config.known_args_namespace):
+        if needs_no_redis(early_config.known_args_namespace):
             os.environ["REDIS_URL"] = NO_REDIS
         else:
             _embedded_redis = EmbeddedRedis()
