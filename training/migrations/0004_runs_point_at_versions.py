@@ -38,12 +38,4 @@ class Migration(migrations.Migration):
         ),
         # Backwards only while no run exists: the graphs' copies are gone once this ran.
         migrations.RunPython(link_versions, migrations.RunPython.noop),
-        migrations.AlterField(
-            model_name="run",
-            name="version",
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="runs",
-                                    to="builder.networkversion"),
-        ),
-        migrations.RemoveField(model_name="run", name="graph"),
-        migrations.RemoveField(model_name="run", name="network_version"),
     ]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('training', '0004_runs_point_at_versions'),
+        ('training', '0005_run_version_required'),
     ]
 
     operations = [
