@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Router, Schema, Status
-from ninja.security import HttpBearer
+from ninja.security import HttpBearer, SessionAuth
 from pydantic import Field
 
 from .models import ApiToken
@@ -20,6 +20,20 @@ class TokenAuth(HttpBearer):
         if user is not None:
             request.user = user
         return user
+
+
+class CsrfSessionAuth(SessionAuth):
+    """The session cookie, with Django's CSRF check on writes, made only when there is a session to protect.
+
+    Ninja's own session auth checks CSRF first, so an anonymous write got 403 "CSRF check Failed"; here a
+    request without a logged-in session is simply not authenticated by it, and without a token either it gets
+    401. A logged-in session's write without the CSRF token still gets 403.
+    """
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        if not request.user.is_authenticated:
+            return None
+        return super()._get_key(request)
 
 
 router = Router(tags=["accounts"])

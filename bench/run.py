@@ -8,8 +8,10 @@ same run, or a latency distribution (plus the server memory and loss counts the 
   train      bench/train_throughput.py  the engine against a hand-written loop and a DataLoader; streaming cost
   live_feed  bench/live_feed.py         worker -> Redis -> Daphne -> websocket latency, 200 watchers of one run
   gpu        bench/gpu_throughput.py    bf16 + channels_last on CUDA; "no GPU: skipped" without one
+  uploads    bench/upload_memory.py     Daphne's peak memory and the time of 200 MB bodies, upload bombs and three
+                                        concurrent maximum-size uploads, and of GETs of what was uploaded
 
-    .venv/bin/python bench/run.py [--quick] [--only validate,train,live_feed,gpu]
+    .venv/bin/python bench/run.py [--quick] [--only validate,train,live_feed,gpu,uploads]
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ PIECES = {  # name: (script, arguments for the full run, arguments for --quick)
     "train": ("train_throughput.py", [], ["--quick"]),
     "live_feed": ("live_feed.py", [], ["--quick"]),
     "gpu": ("gpu_throughput.py", [], ["--quick"]),
+    "uploads": ("upload_memory.py", [], ["--quick"]),
 }
 
 
@@ -131,6 +134,8 @@ def rows_for(pieces: dict) -> list[tuple[str, str, str, str]]:
                              str(c["channel_layer_drops"]), "the consumer refills gaps from the DB"))
                 rows.append(("live feed", "  Daphne CPU per message delivered",
                              f"{c['daphne_cpu_us_per_message']} µs", ""))
+        elif name == "uploads":
+            rows += upload_rows(r)
         elif name == "gpu":
             if "skipped" in r:
                 rows.append(("gpu", "bf16 autocast + channels_last on CUDA", f"{r['skipped']}: skipped", ""))
@@ -144,6 +149,35 @@ def rows_for(pieces: dict) -> list[tuple[str, str, str, str]]:
                              + (f"{100 * frac:.2f}% of {r['peak_bf16_tflops']:g} TFLOP/s" if frac is not None
                                 else "fraction of peak unknown"),
                              f"streaming cost {100 * w['streaming_cost']:+.1f}%"))
+    return rows
+
+
+def upload_rows(r: dict) -> list[tuple[str, str, str, str]]:
+    """Daphne's peak memory (VmHWM over the case) and the time of each upload case."""
+    def memory(m: dict) -> str:
+        return f"peak {m['rss_peak_mib']:.0f} MiB (+{m['rss_growth_mib']:.0f}), after {m['rss_after_mib']:.0f}"
+
+    rows = []
+    for case, label in (("body_login", "POST /accounts/login/, Content-Length"),
+                        ("body_datasets", "POST /api/datasets, Content-Length"),
+                        ("body_chunked", "POST /api/datasets, chunked")):
+        if case in r:
+            c = r[case]
+            rows.append(("uploads", f"anonymous {c['body_bytes'] / 1e6:.0f} MB {label}",
+                         f"{c['status']} in {c['seconds']} s", memory(c)))
+    for case, label in (("idx_bomb", "IDX bomb (127,000×28×28 declared)"),
+                        ("png_bomb", "PNG bomb (1×1, then 300 of 4096×4096)"),
+                        ("max_uploads", "3 concurrent maximum-size uploads")):
+        if case not in r:
+            continue
+        c = r[case]
+        statuses = "/".join(str(u["status"]) for u in c["uploads"])
+        seconds = " / ".join(f"{u['seconds']}" for u in c["uploads"])
+        rows.append(("uploads", f"{label}, {c['upload_bytes'] / 1e6:.1f} MB", f"{statuses} in {seconds} s",
+                     memory(c["upload"])))
+        if "gets" in c:
+            rows.append(("uploads", "  then 3 concurrent GETs of it",
+                         f"{' / '.join(str(g['seconds']) for g in c['gets'])} s", memory(c["get"])))
     return rows
 
 

@@ -13,9 +13,8 @@ from django.http import HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import HttpError
 from ninja.parser import Parser
-from ninja.security import django_auth
 
-from accounts.api import TokenAuth
+from accounts.api import CsrfSessionAuth, TokenAuth
 from accounts.api import router as accounts_router
 from builder.api import GraphRejected
 from builder.api import router as builder_router
@@ -52,7 +51,7 @@ class GraphAPI(NinjaAPI):
         return schema
 
 
-api = GraphAPI(title="Netbuilder API", version="1", auth=[TokenAuth(), django_auth], parser=StrictParser(),
+api = GraphAPI(title="Netbuilder API", version="1", auth=[TokenAuth(), CsrfSessionAuth()], parser=StrictParser(),
                description="Build, check, train and export neural networks. Authenticate with the session "
                            "cookie (and the CSRF token on writes) or an API token: `Authorization: Bearer nb_...`.")
 api.add_router("", builder_router)

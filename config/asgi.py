@@ -5,6 +5,8 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from config.body_limit import BodyLimit, install_in_daphne
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 # Build the Django ASGI app first: it sets Django up before any consumer or model is imported.
@@ -22,9 +24,13 @@ warm_up()  # each layer type's first call costs 30-900 ms: pay it here, not on a
 # paused the server 200-500 ms (bench/live_feed.py: a 200-watcher p95 fell from 507 to 231 ms).
 gc.freeze()
 
+# Request bodies over their limit are refused before they are read, by Daphne's requests and again by the
+# middleware (for any other ASGI server); accepted ones reach Django from disk (config/body_limit.py).
+install_in_daphne()
+
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": BodyLimit(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

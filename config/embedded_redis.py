@@ -109,6 +109,18 @@ class EmbeddedRedis:
         self.stop()
         raise RuntimeError(f"embedded redis-server did not start: {last_error.strip()[-500:]}")
 
+    def poll(self) -> int | None:
+        """None while the server runs; once it has exited, its exit code (and it is reaped: no zombie)."""
+        return None if self.process is None else self.process.poll()
+
+    def restart(self, deadline_s: float = 10.0) -> EmbeddedRedis:
+        """Start a fresh server on the same port, so that every client's REDIS_URL still reaches it.
+        RuntimeError when it cannot (the port was taken in the meantime, or the server does not come up)."""
+        port = self.port
+        self.stop()
+        self.requested_port = port
+        return self.start(deadline_s)
+
     def stop(self, deadline_s: float = 10.0) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()

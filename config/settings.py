@@ -10,6 +10,8 @@ defaults that are safe for local use (see the README's configuration table):
     DATABASE_URL     any dj-database-url URL; SQLite in var/ by default
     REDIS_URL        Celery broker, result backend and channel layer
     SECURE_COOKIES   with DEBUG off: send cookies over HTTPS only (true)
+    SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS, SECURE_HSTS_PRELOAD  with DEBUG off: HTTPS redirect and HSTS
+    LOGIN_FAILURE_LIMIT, LOGIN_LOCKOUT_MINUTES, TRUSTED_PROXY_COUNT  login throttling (docs/deploy.md)
     LOG_LEVEL        console log level (INFO)
 """
 
@@ -17,9 +19,11 @@ import importlib.util
 import os
 import secrets
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from builder.graph.limits import Limits
@@ -86,6 +90,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "axes",  # login throttling
+    "csp",  # the Content-Security-Policy header
     "ninja",  # serves the API docs page's Swagger files locally, not from a CDN
     "accounts",
     "builder",
@@ -101,6 +107,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it turns a locked-out login into the lockout page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -154,6 +162,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Logins are throttled by django-axes, per account and per client address independently: after
+# LOGIN_FAILURE_LIMIT failures in a row, that username and that address get the lockout page (429) for
+# LOGIN_LOCKOUT_MINUTES, counted from the last failure; a successful login clears the account's count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out attempt before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("LOGIN_LOCKOUT_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one alone locks
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.throttle.locked_out"  # templates/registration/locked_out.html, 429
+AXES_VERBOSE = False  # quieter: no start-up banner; lockouts are still logged as warnings
+# The client's address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT reverse proxies the one X-Forwarded-For
+# names that many entries from the right (without a proxy the header is ignored: anyone can send it).
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", 0))
+AXES_CLIENT_IP_CALLABLE = "accounts.throttle.client_address"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
@@ -214,11 +240,36 @@ if not DEBUG:
     # Cookies only over HTTPS; SECURE_COOKIES=false only to try a deployment over plain http://localhost.
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-    SECURE_HSTS_SECONDS = 60 * 60 * 24 * 30
+    # Behind a proxy that already redirects http:// to https://, these two can stay off; docs/deploy.md
+    # gives the production values (`manage.py check --deploy` is clean with them).
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 30))
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)  # the preload list wants a year's max-age
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy on every response: scripts, styles, images and connections from this origin only,
+# no inline script, no eval, no plugins, no framing. Page data travels in <script type="application/json">
+# (json_script), which is data, not script. Plotly's and Cytoscape's injected stylesheets are served as files
+# instead (static/css/plotly.css, cytoscape.css), so styles need no 'unsafe-inline' either; style properties
+# set from script (the CSSOM) are not inline styles. data: images: the inline favicon. No 'unsafe-eval':
+# Plotly's one eval is in its map traces' worker loader, which the dashboard never reaches.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],  # includes ws(s):// to this host
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # Artifacts (checkpoints, downloads, uploaded datasets) go through Django's storage API: the local folder
 # MEDIA_ROOT (a volume shared by web server and workers) by default, or an S3-compatible bucket through
@@ -248,6 +299,8 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "console"},
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # django-axes logs every login at INFO; its warnings (a lockout) are what matters.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
 # Training runs.
@@ -265,17 +318,25 @@ RUN_MAX_MEMORY_BYTES = int(os.environ.get("RUN_MAX_MEMORY_BYTES", 16 * 2**30))  
 # A CPU run trains in the worker's RAM: by default at most half of this machine's memory.
 CPU_RUN_MAX_MEMORY_BYTES = int(os.environ.get("CPU_RUN_MAX_MEMORY_BYTES",
                                               os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2))
-# Uploaded datasets: parsed on upload and by the worker, never unpickled.
-UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 50_000_000))
+# Uploaded datasets: parsed once, on upload, into arrays in storage (X.npy, y.npy); never unpickled.
+UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 50_000_000))  # the file; the request body a little more
 UPLOAD_MAX_ZIP_ENTRIES = int(os.environ.get("UPLOAD_MAX_ZIP_ENTRIES", 100_000))
 UPLOAD_MAX_UNCOMPRESSED_BYTES = int(os.environ.get("UPLOAD_MAX_UNCOMPRESSED_BYTES", 500_000_000))
 UPLOAD_MAX_IMAGE_PIXELS = int(os.environ.get("UPLOAD_MAX_IMAGE_PIXELS", 4096 * 4096))
 UPLOAD_MAX_CSV_ROWS = int(os.environ.get("UPLOAD_MAX_CSV_ROWS", 1_000_000))
 UPLOAD_MAX_CSV_COLUMNS = int(os.environ.get("UPLOAD_MAX_CSV_COLUMNS", 1_000))
+# Budgets checked from the headers before anything is decoded: the dataset's arrays (float32 features, int64
+# labels, all parts together) and the pixels of all its images at their stored sizes.
+UPLOAD_MAX_DECODED_BYTES = int(os.environ.get("UPLOAD_MAX_DECODED_BYTES", 1_000_000_000))
+UPLOAD_MAX_TOTAL_PIXELS = int(os.environ.get("UPLOAD_MAX_TOTAL_PIXELS", 200_000_000))
+# Request bodies other than uploads; a larger one is refused (413) before it is read (config/body_limit.py).
+REQUEST_MAX_BYTES = int(os.environ.get("REQUEST_MAX_BYTES", 5_000_000))
+# Uploaded files go to disk as they arrive, never into memory.
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
 # Graphs: GRAPH_MAX_NODES, GRAPH_MAX_EDGES, GRAPH_MAX_PARAMS and GRAPH_MAX_BYTES, read by the graph core itself,
 # so the standalone CLI holds the same limits as the server, the workers and `manage.py train`.
 GRAPH_LIMITS = Limits.from_env()
 NETWORK_MAX_VERSIONS = int(os.environ.get("NETWORK_MAX_VERSIONS", 1000))  # saved versions of one network
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5_000_000  # JSON bodies (graphs); files go through UPLOAD_MAX_BYTES
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BYTES  # JSON bodies (graphs); files go through UPLOAD_MAX_BYTES
 # A Redis message stays invisible while its (acked-late) task runs: longer than any run may take.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": RUN_TIME_LIMIT + 3600}

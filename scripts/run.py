@@ -6,6 +6,8 @@
 - Applies migrations, then starts Daphne (HTTP + websockets) on 127.0.0.1:$PORT (default 8000) and
   one Celery worker (`manage.py worker`: the `cpu` queue, or this machine's GPU memory tiers).
 - Prints `Netbuilder is running at http://127.0.0.1:PORT/ (Ctrl-C to stop)` once the port answers.
+- If the embedded Redis dies, restarts it on the same port (the server and the worker reconnect by
+  themselves) and says so; if it cannot, or it keeps dying, stops everything with a message saying why.
 - On Ctrl-C / SIGTERM, or when any child exits, stops every child and the embedded Redis.
 """
 
@@ -16,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import deque
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -27,6 +30,8 @@ BIN = Path(sys.executable).parent  # the venv's daphne and celery sit beside its
 HOST = "127.0.0.1"
 STARTUP_DEADLINE_S = 120.0
 STOP_DEADLINE_S = 15.0
+REDIS_RESTARTS = 5  # the embedded Redis is restarted at most this many times ...
+REDIS_RESTART_WINDOW_S = 60.0  # ... within this many seconds; dying more often than that, it is given up
 
 
 class Stop(Exception):
@@ -65,6 +70,38 @@ def first_exited(children: dict[str, subprocess.Popen]) -> tuple[str, int] | Non
         if code is not None:
             return name, code
     return None
+
+
+def exit_description(code: int) -> str:
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+def keep_redis_up(redis: EmbeddedRedis, restarts: deque) -> bool:
+    """Restart the embedded Redis if it has exited (reaping it); False when it cannot be kept up."""
+    code = redis.poll()
+    if code is None:
+        return True
+    now = time.monotonic()
+    while restarts and now - restarts[0] > REDIS_RESTART_WINDOW_S:
+        restarts.popleft()
+    if len(restarts) >= REDIS_RESTARTS:
+        say(f"The embedded Redis {exit_description(code)}, its {REDIS_RESTARTS + 1}th exit within "
+            f"{REDIS_RESTART_WINDOW_S:.0f} s; stopping. Set REDIS_URL to use a Redis of your own.")
+        return False
+    restarts.append(now)
+    say(f"The embedded Redis {exit_description(code)}; restarting it on port {redis.port}")
+    try:
+        redis.restart()
+    except RuntimeError as exc:
+        say(f"Could not restart the embedded Redis ({exc}); stopping")
+        return False
+    say(f"Redis restarted: {redis.url}")
+    return True
 
 
 def main() -> int:
@@ -124,11 +161,15 @@ def main() -> int:
             time.sleep(0.1)
         say(f"Netbuilder is running at http://{HOST}:{port}/ (Ctrl-C to stop)")
 
+        restarts: deque[float] = deque()
         while True:
             exited = first_exited(children)
             if exited:
                 say(f"{exited[0]} exited with code {exited[1]}; stopping")
                 code = exited[1] or 1
+                break
+            if redis is not None and not keep_redis_up(redis, restarts):
+                code = 1
                 break
             time.sleep(0.2)
     except Stop as stop:

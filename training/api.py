@@ -6,9 +6,7 @@ datasets and dataset errors are answered by the handlers in config/api.py. Every
 
 from __future__ import annotations
 
-import tempfile
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -25,7 +23,7 @@ from builder.openapi import GRAPH_BODY
 
 from . import data, inference, lifecycle, protocol, storage
 from .config import describe
-from .datasets import check_fit, list_builtins, load_upload
+from .datasets import check_fit, list_builtins
 from .datasets.idx import IDX_DATASETS
 from .models import Run, RunEvent, UploadedDataset
 from .scheduler import live_workers, queue_position
@@ -123,23 +121,13 @@ def get_dataset(request: HttpRequest, key: str, n: int = PREVIEW_SAMPLES):
              summary="Upload a CSV, an NPZ (X, y) or a ZIP of image folders (one per class)")
 def upload_dataset(request: HttpRequest, file: File[UploadedFile], name: Form[str] = "",
                    target: Form[str] = "", kind: Form[str] = ""):
+    """Parsed once, here, into arrays that every later use maps; refused (400) before anything is decoded when
+    the headers of what it holds add up to more than the decoded-size or pixel budget."""
     if file.size > settings.UPLOAD_MAX_BYTES:
         raise HttpError(413, f"the file is {file.size:,} bytes; uploads are limited to "
                              f"{settings.UPLOAD_MAX_BYTES:,} bytes")
     options = {"target": target} if target else {}
-    title = name or file.name or "upload"
-    suffix = Path(file.name or "").suffix.lower()
-    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
-        for chunk in file.chunks():
-            tmp.write(chunk)
-        tmp.flush()
-        dataset = load_upload(Path(tmp.name), kind or None, options, data.upload_limits(), name="upload",
-                              title=title)
-    info = dataset.info()
-    upload = UploadedDataset.objects.create(owner=request.user, name=title[:200], kind=kind, file=file,
-                                            options=options, info=info)
-    upload.info = {**info, "name": upload.key}
-    upload.save(update_fields=["info"])
+    dataset, upload = data.add_upload(request.user, file, name or file.name or "upload", kind, options)
     return Status(201, {"key": upload.key, "title": upload.name, "builtin": False, "kind": dataset.kind,
                         "info": upload.info, "preview": dataset.preview(PREVIEW_SAMPLES)})
 

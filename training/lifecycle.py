@@ -89,7 +89,7 @@ def trainable(analysis: Analysis, info: dict, config: dict) -> str:
     except DoesNotFit as exc:
         raise Refused(str(exc)) from None
     limit, setting = settings.RUN_MAX_MEMORY_BYTES, "RUN_MAX_MEMORY_BYTES"
-    if queue == "cpu" and settings.CPU_RUN_MAX_MEMORY_BYTES < limit:
+    if queue == "cpu" and limit > settings.CPU_RUN_MAX_MEMORY_BYTES:
         limit, setting = settings.CPU_RUN_MAX_MEMORY_BYTES, "CPU_RUN_MAX_MEMORY_BYTES"
     if memory > limit:
         raise Refused(f"training needs about {_size(memory)} at batch size {config['batch_size']}; the limit is "

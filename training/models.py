@@ -1,13 +1,16 @@
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from .datasets.store import ARRAYS
 from .protocol import FINISHED, RunStatus
 
 
 class UploadedDataset(models.Model):
-    """A user's own data file (CSV, NPZ or a ZIP of images), parsed on upload and again by the worker."""
+    """A user's own data file (CSV, NPZ or a ZIP of images), parsed once, on upload, into arrays in storage that
+    every later use maps (training.data)."""
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="datasets")
     name = models.CharField(max_length=200)
@@ -15,6 +18,9 @@ class UploadedDataset(models.Model):
     file = models.FileField(upload_to="datasets/")
     options = models.JSONField(default=dict)
     info = models.JSONField(default=dict)  # Dataset.info() at upload time
+    # The folder in storage holding the parsed arrays, X.npy and y.npy; empty for an upload older than them,
+    # which is parsed once more, on its first use, to write them.
+    arrays = models.CharField(max_length=255, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -23,6 +29,16 @@ class UploadedDataset(models.Model):
     @property
     def key(self) -> str:
         return f"upload-{self.pk}"
+
+    def array_names(self) -> list[str]:
+        """The stored arrays' names in storage: X first, then y; none before they are written."""
+        return [f"{self.arrays}{name}.npy" for name in ARRAYS] if self.arrays else []
+
+    def delete_files(self) -> None:
+        """The uploaded file and its parsed arrays, out of storage (the row stays)."""
+        self.file.delete(save=False)
+        for name in self.array_names():
+            default_storage.delete(name)
 
 
 class Run(models.Model):

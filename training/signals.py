@@ -26,4 +26,4 @@ def delete_run_files(sender, instance: Run, **kwargs) -> None:
 
 @receiver(post_delete, sender=UploadedDataset)
 def delete_upload_file(sender, instance: UploadedDataset, **kwargs) -> None:
-    instance.file.delete(save=False)
+    instance.delete_files()

@@ -1,11 +1,14 @@
 """Graph to PyTorch: readable standalone source, and the module compiled from that very source.
 
 Like torch.fx's GraphModule, the compiled model is the exported code executed, so the two cannot differ:
-the same layer names (from the node ids), the same state_dict keys, the same forward.
+the same layer names (from the node ids), the same state_dict keys, the same forward. A layer torch.nn lacks
+(positional embedding, class token) is a small class in layers.py whose source the file copies, once, when a
+node uses it, so the file still needs only torch.
 """
 
 from __future__ import annotations
 
+import inspect
 import keyword
 import linecache
 import re
@@ -14,7 +17,7 @@ from itertools import count
 import torch
 from torch import nn
 
-from .layers import LAYERS, format_shape
+from .layers import HELPER_CLASSES, LAYERS, format_shape
 from .validate import Analysis
 
 # Names the generated class cannot give a layer or a variable without breaking itself.
@@ -52,6 +55,8 @@ def python_names(ids: list[str]) -> dict[str, str]:
 def class_name(graph_name: str) -> str:
     words = re.findall(r"[0-9A-Za-z]+", graph_name)
     name = "".join(w[:1].upper() + w[1:] for w in words) or "Model"
+    if name in {helper.__name__ for helper in HELPER_CLASSES}:  # the file may define a class of that name
+        name += "Model"
     return f"Net{name}" if name[0].isdigit() else name
 
 
@@ -65,7 +70,7 @@ def generate_source(analysis: Analysis, header: bool = True) -> str:
     source_node = analysis.shapes[analysis.input_node]
     output = analysis.shapes[analysis.output_node]
 
-    init, forward = [], []
+    init, forward, helpers = [], [], {}
     for node_id in analysis.order:
         node = graph.nodes[node_id]
         spec = LAYERS[node.type]
@@ -75,7 +80,10 @@ def generate_source(analysis: Analysis, header: bool = True) -> str:
         shapes = [analysis.shapes[s].shape for s in analysis.inputs[node_id]]
         attribute = f"self.{names[node_id]}"
         if spec.build is not None:
-            init.append(f"        {attribute} = {spec.build(params, shapes).source()}")
+            call = spec.build(params, shapes)
+            init.append(f"        {attribute} = {call.source()}")
+            if call.helper:
+                helpers[call.cls] = None  # a class torch.nn lacks: its definition goes into the file, once
         expression = spec.forward(attribute, [names[s] for s in analysis.inputs[node_id]], params, shapes)
         forward.append(f"        {names[node_id]} = {expression}  # {format_shape(analysis.shapes[node_id].shape)}")
 
@@ -88,11 +96,10 @@ def generate_source(analysis: Analysis, header: bool = True) -> str:
             f"#     model = {cls}()",
             '#     model.load_state_dict(torch.load("state_dict.pt", weights_only=True))',
         ]
+    lines += ["import torch", "from torch import nn", "", ""]
+    for helper in helpers:
+        lines += [*inspect.getsource(helper).splitlines(), "", ""]
     lines += [
-        "import torch",
-        "from torch import nn",
-        "",
-        "",
         f"class {cls}(nn.Module):",
         f'    """Input: {source_node.dtype} [batch, {", ".join(map(str, source_node.shape))}]. '
         f'Output: [batch, {", ".join(map(str, output.shape))}]. {analysis.total_params:,} parameters."""',

@@ -4,7 +4,8 @@ Each entry names its PyTorch type, category, parameters (kind, default, range, h
 description; the browser palette and forms are generated from it through the API. It also says how a node
 becomes PyTorch: the constructor call (`build`, given the input shapes, since input sizes are inferred) and
 the forward expression (`forward`). Both are rendered as source text, so the compiled model and the exported
-code are the same code.
+code are the same code. Types and parameters are named as in torch.nn; graph operations without a torch.nn
+class (Add, Concat, Mean, ...) have the project's own names. Dimensions and axes are counted without the batch.
 """
 
 from __future__ import annotations
@@ -15,11 +16,45 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from torch import nn
 
 from .params import Param, bool_param, choice_param, float_param, int_param, size_param
 
 Shape = tuple[int, ...]  # one sample's shape, without the batch dimension
+
+
+# --- modules torch.nn does not have ------------------------------------------------------------------------
+# The exported source carries the definition of each one it uses (codegen copies this very text), so a
+# model file still needs only torch. Keep them plain: they are read by whoever opens model.py.
+
+class PositionalEmbedding(nn.Module):
+    """Adds a learned vector to each position of a sequence: (batch, T, F) + (T, F)."""
+
+    def __init__(self, length, features, init="normal"):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(length, features))
+        if init == "normal":
+            nn.init.normal_(self.weight, std=0.02)  # as ViT
+
+    def forward(self, x):
+        return x + self.weight
+
+
+class ClassToken(nn.Module):
+    """Puts a learned token before a sequence: (batch, T, F) becomes (batch, T + 1, F)."""
+
+    def __init__(self, features, init="zeros"):
+        super().__init__()
+        self.token = nn.Parameter(torch.zeros(1, features))
+        if init == "normal":
+            nn.init.normal_(self.token, std=0.02)
+
+    def forward(self, x):
+        return torch.cat([self.token.expand(x.shape[0], 1, -1), x], dim=1)
+
+
+HELPER_CLASSES = (PositionalEmbedding, ClassToken)
 
 
 @dataclass(frozen=True)
@@ -30,12 +65,17 @@ class Call:
     args: tuple = ()
     kwargs: dict = field(default_factory=dict)
 
+    @property
+    def helper(self) -> bool:
+        """Whether the class is one of this module's own, whose definition the exported source must carry."""
+        return self.cls in HELPER_CLASSES
+
     def source(self) -> str:
         defaults = _torch_defaults(self.cls)
         shown = [repr(a) for a in self.args]
         # Keyword arguments equal to PyTorch's own defaults are left out, as a person would write it.
         shown += [f"{k}={v!r}" for k, v in self.kwargs.items() if defaults.get(k, inspect.Parameter.empty) != v]
-        return f"nn.{self.cls.__name__}({', '.join(shown)})"
+        return f"{'' if self.helper else 'nn.'}{self.cls.__name__}({', '.join(shown)})"
 
 
 def _torch_defaults(cls: type) -> dict:
@@ -48,7 +88,7 @@ def _torch_defaults(cls: type) -> dict:
 
 
 def call_module(module: str, inputs: list[str], params: dict, shapes: list[Shape]) -> str:
-    return f"{module}({inputs[0]})"
+    return f"{module}({', '.join(inputs)})"
 
 
 @dataclass(frozen=True)
@@ -92,15 +132,44 @@ def torch_dim(dim: int) -> int:
     return dim + 1 if dim >= 0 else dim
 
 
-# --- parameter sets shared by families of layers --------------------------------------------------------
+def format_shape(shape: Any) -> str:
+    return "[" + ", ".join(str(d) for d in shape) + "]"
 
-def _conv_params(dims: int) -> tuple[Param, ...]:
+
+def _each(value: int | tuple[int, ...], dims: int) -> tuple[int, ...]:
+    """A size parameter (one int, or one per spatial dimension) as one value per dimension."""
+    return value if isinstance(value, tuple) else (value,) * dims
+
+
+def _dims_source(dims: tuple[int, ...]) -> str:
+    """PyTorch dimensions as a person writes them in `dim=`: `1` or `(2, 3)`."""
+    return str(dims[0]) if len(dims) == 1 else str(tuple(dims))
+
+
+# --- parameters shared by families of layers --------------------------------------------------------------
+
+def _dim_param(name: str, default: int, help: str) -> Param:
+    return int_param(name, default, help, minimum=-3, maximum=2)
+
+
+def _axes_param(name: str, default: list[int], help: str) -> Param:
+    """A list of axes (0 is the first after the batch; negative ones count from the end)."""
+    return Param(name, "shape", default, help, minimum=-3, maximum=2)
+
+
+def _conv_params(dims: int, transposed: bool) -> tuple[Param, ...]:
+    padding = ("Trimmed from each side of the output." if transposed else "Zeros added on each side of the input.")
+    output_padding = (size_param("output_padding", 0, "Added to one side of the output, to choose among the sizes "
+                                 "a stride allows; less than stride or dilation.", dims, minimum=0),)
     return (
         int_param("out_channels", 32, "Number of filters (output channels).", maximum=65536),
         size_param("kernel_size", 3, "Size of each filter.", dims),
         size_param("stride", 1, "Step between filter positions.", dims),
-        size_param("padding", 0, "Zeros added on each side of the input.", dims, minimum=0),
+        size_param("padding", 0, padding, dims, minimum=0),
+        *(output_padding if transposed else ()),
         size_param("dilation", 1, "Spacing between filter taps.", dims),
+        int_param("groups", 1, "Channel groups, each with its own filters (depthwise: as many as the input's "
+                               "channels); must divide the input and output channels.", maximum=65536),
         bool_param("bias", True, "Learn an additive bias per output channel."),
     )
 
@@ -125,28 +194,148 @@ def _recurrent_params(extra: tuple[Param, ...] = ()) -> tuple[Param, ...]:
     )
 
 
-# --- how each family is built ---------------------------------------------------------------------------
+def _transformer_params() -> tuple[Param, ...]:
+    return (
+        int_param("nhead", 4, "Attention heads; must divide the input's features.", maximum=256),
+        int_param("dim_feedforward", 256, "Units in the feed-forward block.", maximum=65536),
+        float_param("dropout", 0.1, "Dropout inside the block.", 0.0, 0.99),
+        choice_param("activation", "relu", "Activation of the feed-forward block.", ("relu", "gelu")),
+        bool_param("norm_first", False, "Normalize before attention (pre-LN) rather than after."),
+    )
 
-def _build_conv(cls: type) -> Callable[[dict, list[Shape]], Call]:
-    def build(p: dict, shapes: list[Shape]) -> Call:
-        keys = ("kernel_size", "stride", "padding", "dilation", "bias")
-        return Call(cls, (shapes[0][0], p["out_channels"]), {k: p[k] for k in keys})
-    return build
+
+def _eps_param() -> Param:
+    return float_param("eps", 1e-5, "Added to the variance for stability.", 0.0, 1.0, exclusive_minimum=True)
 
 
-def _build_pool(cls: type) -> Callable[[dict, list[Shape]], Call]:
-    def build(p: dict, shapes: list[Shape]) -> Call:
-        return Call(cls, (p["kernel_size"],), {"stride": p["stride"], "padding": p["padding"]})
-    return build
+# --- checks: problems PyTorch words poorly, or words in its own count of dimensions ----------------------
+
+def _check_conv(p: dict, shapes: list[Shape]) -> str | None:
+    channels, groups = shapes[0][0], p["groups"]
+    if channels % groups or p["out_channels"] % groups:
+        return (f"groups ({groups}) must divide both the input's channels ({channels}) "
+                f"and out_channels ({p['out_channels']})")
+    if "output_padding" in p:
+        dims = len(shapes[0]) - 1
+        limits = zip(_each(p["output_padding"], dims), _each(p["stride"], dims), _each(p["dilation"], dims))
+        if any(extra >= max(stride, dilation) for extra, stride, dilation in limits):
+            return f"output_padding {p['output_padding']} must be smaller than stride or dilation"
+    return None
 
 
 def _check_pool_padding(p: dict, shapes: list[Shape]) -> str | None:
-    kernel = p["kernel_size"] if isinstance(p["kernel_size"], tuple) else (p["kernel_size"],)
-    padding = p["padding"] if isinstance(p["padding"], tuple) else (p["padding"],)
-    if any(2 * pad > k for pad, k in zip(padding * len(kernel), kernel)):
+    dims = len(shapes[0]) - 1
+    if any(2 * pad > k for pad, k in zip(_each(p["padding"], dims), _each(p["kernel_size"], dims))):
         return f"padding {p['padding']} must be at most half of kernel_size {p['kernel_size']}"
     return None
 
+
+def _check_same_shapes(p: dict, shapes: list[Shape]) -> str | None:
+    if len(set(shapes)) > 1:
+        return "inputs must have the same shape, got " + " and ".join(format_shape(s) for s in shapes)
+    return None
+
+
+def _check_concat(p: dict, shapes: list[Shape]) -> str | None:
+    ranks = {len(s) for s in shapes}
+    if len(ranks) > 1:
+        return "inputs must have the same number of dimensions, got " + " and ".join(format_shape(s) for s in shapes)
+    if problem := _check_dims(p, shapes):
+        return problem
+    dim = p["dim"]
+    axis = dim % len(shapes[0])
+    trimmed = {s[:axis] + s[axis + 1:] for s in shapes}
+    if len(trimmed) > 1:
+        return (f"inputs must match in every dimension except dim {dim}, got "
+                + " and ".join(format_shape(s) for s in shapes))
+    return None
+
+
+def _check_dims(p: dict, shapes: list[Shape]) -> str | None:
+    """Every single-dimension parameter (dim, dim0, dim1) names a dimension the input has."""
+    rank = len(shapes[0])
+    for name in ("dim", "dim0", "dim1"):
+        if name in p and not -rank <= p[name] < rank:
+            return f"{name} {p[name]} is out of range for inputs of shape {format_shape(shapes[0])}"
+    return None
+
+
+def _check_axes(p: dict, shapes: list[Shape]) -> str | None:
+    """A list of axes (`dim` of Mean and Sum, `dims` of Permute): each one the input has, none twice."""
+    name = "dims" if "dims" in p else "dim"
+    axes, rank = p[name], len(shapes[0])
+    if any(not -rank <= a < rank for a in axes):
+        return f"{name} {format_shape(axes)} names an axis that inputs of shape {format_shape(shapes[0])} lack"
+    if len({a % rank for a in axes}) < len(axes):
+        return f"{name} {format_shape(axes)} names an axis twice"
+    if name == "dims" and len(axes) != rank:
+        return f"dims {format_shape(axes)} must order all {rank} axes of inputs of shape {format_shape(shapes[0])}"
+    if name == "dim" and len(axes) == rank and not p["keepdim"]:
+        return f"dim {format_shape(axes)} reduces every axis, which leaves nothing per sample: keep one, or keepdim"
+    return None
+
+
+def _check_select(p: dict, shapes: list[Shape]) -> str | None:
+    if problem := _check_dims(p, shapes):
+        return problem
+    size = shapes[0][p["dim"]]
+    if not -size <= p["index"] < size:
+        return f"index {p['index']} is out of range for dim {p['dim']} of size {size}"
+    return None
+
+
+def _check_reshape(p: dict, shapes: list[Shape]) -> str | None:
+    size = math.prod(shapes[0])
+    target = p["shape"]
+    known = math.prod(d for d in target if d != -1)
+    if (-1 in target and size % known) or (-1 not in target and size != known):
+        return f"cannot reshape {format_shape(shapes[0])} ({size} values) into {format_shape(target)}"
+    return None
+
+
+def _check_heads(p: dict, shapes: list[Shape]) -> str | None:
+    """Attention heads divide the features; a second input (memory, key) has compatible sizes."""
+    name = "nhead" if "nhead" in p else "num_heads"
+    heads = p[name]
+    features = shapes[0][-1]
+    if features % heads:
+        return f"the input's features ({features}) must be divisible by {name} ({heads})"
+    if name == "nhead" and len(shapes) > 1 and shapes[1][-1] != features:
+        return f"the memory's features ({shapes[1][-1]}) must equal the target's ({features})"
+    if len(shapes) == 3 and shapes[1][0] != shapes[2][0]:
+        return f"key and value must have the same length, got {format_shape(shapes[1])} and {format_shape(shapes[2])}"
+    return None
+
+
+def _check_groups(p: dict, shapes: list[Shape]) -> str | None:
+    if shapes[0][0] % p["num_groups"]:
+        return f"num_groups ({p['num_groups']}) must divide the input's channels ({shapes[0][0]})"
+    return None
+
+
+def _check_prelu(p: dict, shapes: list[Shape]) -> str | None:
+    if p["num_parameters"] not in (1, shapes[0][0]):
+        return f"num_parameters must be 1 or the input's channels ({shapes[0][0]}), got {p['num_parameters']}"
+    return None
+
+
+def _check_upsample(p: dict, shapes: list[Shape]) -> str | None:
+    wanted = {"linear": 2, "bilinear": 3, "bicubic": 3}.get(p["mode"])
+    if wanted is not None and len(shapes[0]) != wanted:
+        return (f"mode '{p['mode']}' needs {SPATIAL[wanted - 1]} input; "
+                f"use {'bilinear' if wanted == 2 else 'linear'} or nearest for {format_shape(shapes[0])}")
+    if any(math.floor(size * p["scale_factor"]) < 1 for size in shapes[0][1:]):
+        return f"scale_factor {p['scale_factor']:g} leaves no values of {format_shape(shapes[0])}"
+    return None
+
+
+def _check_hardtanh(p: dict, shapes: list[Shape]) -> str | None:
+    if p["min_val"] >= p["max_val"]:
+        return f"min_val ({p['min_val']:g}) must be less than max_val ({p['max_val']:g})"
+    return None
+
+
+# --- how each family is built -----------------------------------------------------------------------------
 
 def _build_recurrent(cls: type) -> Callable[[dict, list[Shape]], Call]:
     def build(p: dict, shapes: list[Shape]) -> Call:
@@ -170,81 +359,137 @@ def _forward_recurrent(has_cell_state: bool) -> Callable[[str, list[str], dict, 
     return forward
 
 
-def _check_same_shapes(p: dict, shapes: list[Shape]) -> str | None:
-    if len(set(shapes)) > 1:
-        return "inputs must have the same shape, got " + " and ".join(format_shape(s) for s in shapes)
-    return None
+def _build_attention(p: dict, shapes: list[Shape]) -> Call:
+    embed_dim, kdim, vdim = shapes[0][-1], shapes[1 % len(shapes)][-1], shapes[-1][-1]
+    kwargs = {"dropout": p["dropout"], "bias": p["bias"], "batch_first": True}
+    if (kdim, vdim) != (embed_dim, embed_dim):
+        kwargs.update(kdim=kdim, vdim=vdim)
+    return Call(nn.MultiheadAttention, (embed_dim, p["num_heads"]), kwargs)
 
 
-def _check_concat(p: dict, shapes: list[Shape]) -> str | None:
-    ranks = {len(s) for s in shapes}
-    if len(ranks) > 1:
-        return "inputs must have the same number of dimensions, got " + " and ".join(format_shape(s) for s in shapes)
-    if problem := _check_dim(p, shapes):
-        return problem
-    dim = p["dim"]
-    axis = dim % len(shapes[0])
-    trimmed = {s[:axis] + s[axis + 1:] for s in shapes}
-    if len(trimmed) > 1:
-        return (f"inputs must match in every dimension except dim {dim}, got "
-                + " and ".join(format_shape(s) for s in shapes))
-    return None
+def _forward_attention(module: str, inputs: list[str], p: dict, shapes: list[Shape]) -> str:
+    query = inputs[0]
+    key = inputs[1] if len(inputs) > 1 else query
+    value = inputs[2] if len(inputs) > 2 else key
+    return f"{module}({query}, {key}, {value}, need_weights=False)[0]"
 
 
-def _check_dim(p: dict, shapes: list[Shape]) -> str | None:
-    rank = len(shapes[0])
-    if not -rank <= p["dim"] < rank:
-        return f"dim {p['dim']} is out of range for inputs of shape {format_shape(shapes[0])}"
-    return None
+def _reduction(x: str, method: str, dims: tuple[int, ...], keepdim: bool = False) -> str:
+    return f"{x}.{method}(dim={_dims_source(dims)}{', keepdim=True' if keepdim else ''})"
 
 
-def _check_reshape(p: dict, shapes: list[Shape]) -> str | None:
-    size = math.prod(shapes[0])
-    target = p["shape"]
-    known = math.prod(d for d in target if d != -1)
-    if (-1 in target and size % known) or (-1 not in target and size != known):
-        return f"cannot reshape {format_shape(shapes[0])} ({size} values) into {format_shape(target)}"
-    return None
+def _select(module: str, inputs: list[str], p: dict, shapes: list[Shape]) -> str:
+    """One index along one axis, written as indexing: `x[:, 0]`, `x[:, :, -1]` or `x[..., 2]`."""
+    dim, index = p["dim"], p["index"]
+    lead = ":, " * (dim + 1) if dim >= 0 else "..., " + ":, " * (-dim - 1)
+    return f"{inputs[0]}[{lead}{index}]"
 
 
-def _check_transformer(p: dict, shapes: list[Shape]) -> str | None:
-    d_model = shapes[0][-1]
-    if d_model % p["nhead"]:
-        return f"the input's features ({d_model}) must be divisible by nhead ({p['nhead']})"
-    return None
-
-
-def format_shape(shape: Any) -> str:
-    return "[" + ", ".join(str(d) for d in shape) + "]"
-
-
-def _global_avg_pool(module: str, inputs: list[str], p: dict, shapes: list[Shape]) -> str:
-    dims = tuple(range(2, len(shapes[0]) + 1))
-    return f"{inputs[0]}.mean(dim={dims if len(dims) > 1 else dims[0]})"
-
+# --- one factory per family -------------------------------------------------------------------------------
 
 SPATIAL = {1: "C×L", 2: "C×H×W"}
+MANY_AXES = "T×F, C×L or C×H×W"  # Mean, Sum and Select keep at least one axis of each sample
+
+
+def _spatial_dims(cls: type) -> int:
+    return int(cls.__name__[-2])  # Conv2d, MaxPool1d, AdaptiveAvgPool2d, ...: the digit before the "d"
 
 
 def _conv(cls: type, description: str) -> LayerSpec:
-    dims = int(cls.__name__[-2])
-    return LayerSpec(cls.__name__, "Convolution", description, _conv_params(dims), ranks=(dims + 1,),
-                     rank_hint=SPATIAL[dims], build=_build_conv(cls))
+    dims = _spatial_dims(cls)
+    params = _conv_params(dims, transposed=cls.__name__.startswith("ConvTranspose"))
+    return LayerSpec(cls.__name__, "Convolution", description, params, ranks=(dims + 1,), rank_hint=SPATIAL[dims],
+                     check=_check_conv,
+                     build=lambda p, s: Call(cls, (s[0][0], p["out_channels"]),
+                                             {k: v for k, v in p.items() if k != "out_channels"}))
 
 
 def _pool(cls: type, description: str) -> LayerSpec:
-    dims = int(cls.__name__[-2])
+    dims = _spatial_dims(cls)
     return LayerSpec(cls.__name__, "Pooling", description, _pool_params(dims), ranks=(dims + 1,),
-                     rank_hint=SPATIAL[dims], build=_build_pool(cls), check=_check_pool_padding)
+                     rank_hint=SPATIAL[dims], check=_check_pool_padding,
+                     build=lambda p, s: Call(cls, (p["kernel_size"],),
+                                             {"stride": p["stride"], "padding": p["padding"]}))
 
 
-def _batch_norm(cls: type, description: str, ranks: tuple[int, ...], hint: str) -> LayerSpec:
+def _adaptive_pool(cls: type, description: str) -> LayerSpec:
+    dims = _spatial_dims(cls)
+    return LayerSpec(cls.__name__, "Pooling", description,
+                     (size_param("output_size", 1, "Size of the output; the input is split into this many "
+                                                   "windows along each dimension.", dims),),
+                     ranks=(dims + 1,), rank_hint=SPATIAL[dims], build=lambda p, s: Call(cls, (p["output_size"],)))
+
+
+def _global_pool(name: str, method: str, description: str) -> LayerSpec:
+    return LayerSpec(name, "Pooling", description, ranks=(2, 3), rank_hint="C×L or C×H×W",
+                     forward=lambda module, inputs, p, shapes:
+                     _reduction(inputs[0], method, tuple(range(2, len(shapes[0]) + 1))))
+
+
+def _reduce(name: str, method: str, description: str) -> LayerSpec:
+    return LayerSpec(name, "Reduce", description,
+                     (_axes_param("dim", [0], "Axes to reduce: 0 is the first after the batch (channels, time or "
+                                              "features), -1 the last."),
+                      bool_param("keepdim", False, "Keep each reduced axis, with size 1.")),
+                     ranks=(2, 3), rank_hint=MANY_AXES, check=_check_axes,
+                     forward=lambda module, inputs, p, shapes:
+                     _reduction(inputs[0], method, tuple(map(torch_dim, p["dim"])), p["keepdim"]))
+
+
+def _channel_norm(cls: type, description: str, ranks: tuple[int, ...], hint: str) -> LayerSpec:
+    defaults = _torch_defaults(cls)  # BatchNorm learns a scale and keeps running statistics; InstanceNorm not
     return LayerSpec(
         cls.__name__, "Normalization", description,
-        (float_param("eps", 1e-5, "Added to the variance for stability.", 0.0, 1.0, exclusive_minimum=True),
-         float_param("momentum", 0.1, "Weight of each batch in the running statistics.", 0.0, 1.0)),
+        (_eps_param(),
+         float_param("momentum", 0.1, "Weight of each batch in the running statistics.", 0.0, 1.0),
+         bool_param("affine", defaults["affine"], "Learn a scale and a shift per channel."),
+         bool_param("track_running_stats", defaults["track_running_stats"],
+                    "Keep running averages of the statistics for evaluation; otherwise evaluation uses "
+                    "the statistics of what it is given.")),
         ranks=ranks, rank_hint=hint,
-        build=lambda p, s: Call(cls, (s[0][0],), {"eps": p["eps"], "momentum": p["momentum"]}))
+        build=lambda p, s: Call(cls, (s[0][0],), p))
+
+
+def _dropout(cls: type, description: str, ranks: tuple[int, ...] | None = None, hint: str = "") -> LayerSpec:
+    return LayerSpec(cls.__name__, "Regularization", description,
+                     (float_param("p", 0.5, "Probability of zeroing each value.", 0.0, 0.99),),
+                     ranks=ranks, rank_hint=hint, build=lambda p, s: Call(cls, (), {"p": p["p"]}))
+
+
+def _activation(cls: type, description: str, *params: Param,
+                check: Callable[[dict, list[Shape]], str | None] | None = None) -> LayerSpec:
+    """An element-wise activation: its constructor takes exactly its parameters, by name."""
+    return LayerSpec(cls.__name__, "Activation", description, params, check=check,
+                     build=lambda p, s: Call(cls, (), p))
+
+
+def _softmax(cls: type, description: str) -> LayerSpec:
+    return LayerSpec(cls.__name__, "Activation", description,
+                     (_dim_param("dim", -1, "Dimension to normalize (0 is the first feature dimension)."),),
+                     check=_check_dims, build=lambda p, s: Call(cls, (), {"dim": torch_dim(p["dim"])}))
+
+
+def _transformer(cls: type, description: str, inputs: int) -> LayerSpec:
+    return LayerSpec(cls.__name__, "Attention", description, _transformer_params(), min_inputs=inputs,
+                     max_inputs=inputs, ranks=(2,), rank_hint="T×F", check=_check_heads,
+                     build=lambda p, s: Call(cls, (s[0][-1], p["nhead"]),
+                                             {"dim_feedforward": p["dim_feedforward"], "dropout": p["dropout"],
+                                              "activation": p["activation"], "batch_first": True,
+                                              "norm_first": p["norm_first"]}))
+
+
+def _elementwise(name: str, operator: str, description: str, max_inputs: int | None = None) -> LayerSpec:
+    return LayerSpec(name, "Merge", description, min_inputs=2, max_inputs=max_inputs, check=_check_same_shapes,
+                     forward=lambda module, inputs, p, shapes: f" {operator} ".join(inputs))
+
+
+def _learned_sequence(cls: type, description: str, default_init: str,
+                      args: Callable[[Shape], tuple[int, ...]]) -> LayerSpec:
+    """A learned tensor combined with a T×F sequence (positional embedding, class token)."""
+    return LayerSpec(cls.__name__, "Attention", description,
+                     (choice_param("init", default_init, "Start from zeros, or from small random values "
+                                                         "(normal, std 0.02) as ViT does.", ("zeros", "normal")),),
+                     ranks=(2,), rank_hint="T×F", build=lambda p, s: Call(cls, args(s[0]), {"init": p["init"]}))
 
 
 LAYERS: dict[str, LayerSpec] = {}
@@ -270,14 +515,34 @@ _register(
          bool_param("bias", True, "Learn an additive bias per unit.")),
         label="Dense",
         build=lambda p, s: Call(nn.Linear, (s[0][-1], p["out_features"]), {"bias": p["bias"]})),
+    LayerSpec("Identity", "Core", "Passes its input on unchanged (a placeholder, or a named point in the graph).",
+              passes_tokens=True, build=lambda p, s: Call(nn.Identity)),
     _conv(nn.Conv1d, "1-D convolution over a sequence of channels (C×L)."),
-    _conv(nn.Conv2d, "2-D convolution over an image (C×H×W)."),
+    _conv(nn.Conv2d, "2-D convolution over an image (C×H×W); groups make it grouped or depthwise."),
+    _conv(nn.ConvTranspose1d, "Transposed 1-D convolution: learned upsampling of a sequence of channels (C×L)."),
+    _conv(nn.ConvTranspose2d, "Transposed 2-D convolution: learned upsampling of an image (C×H×W)."),
     _pool(nn.MaxPool1d, "Keeps the largest value in each window of a sequence."),
     _pool(nn.MaxPool2d, "Keeps the largest value in each window of an image."),
     _pool(nn.AvgPool1d, "Averages each window of a sequence."),
     _pool(nn.AvgPool2d, "Averages each window of an image."),
-    LayerSpec("GlobalAvgPool", "Pooling", "Averages each channel over all positions: C×H×W or C×L becomes C.",
-              ranks=(2, 3), rank_hint="C×L or C×H×W", forward=_global_avg_pool),
+    _adaptive_pool(nn.AdaptiveAvgPool1d, "Averages a sequence down to a fixed length, whatever its input length."),
+    _adaptive_pool(nn.AdaptiveAvgPool2d, "Averages an image down to a fixed size, whatever its input size."),
+    _adaptive_pool(nn.AdaptiveMaxPool1d, "Max-pools a sequence down to a fixed length, whatever its input length."),
+    _adaptive_pool(nn.AdaptiveMaxPool2d, "Max-pools an image down to a fixed size, whatever its input size."),
+    _global_pool("GlobalAvgPool", "mean", "Averages each channel over all positions: C×H×W or C×L becomes C."),
+    _global_pool("GlobalMaxPool", "amax", "Keeps each channel's largest value over all positions: C×H×W or C×L "
+                                          "becomes C."),
+    LayerSpec("Upsample", "Pooling", "Enlarges a sequence (C×L) or an image (C×H×W) by repeating or "
+                                     "interpolating values.",
+              (float_param("scale_factor", 2.0, "How many times larger each spatial dimension gets.", 0.0, 64.0,
+                           exclusive_minimum=True),
+               choice_param("mode", "nearest", "nearest repeats values; linear (C×L), bilinear and bicubic "
+                                               "(C×H×W) interpolate.", ("nearest", "linear", "bilinear", "bicubic")),
+               bool_param("align_corners", False, "Interpolating modes: align the corner values of input and "
+                                                  "output instead of their edges.")),
+              ranks=(2, 3), rank_hint="C×L or C×H×W", check=_check_upsample,
+              build=lambda p, s: Call(nn.Upsample, (), p if p["mode"] != "nearest" else
+                                      {"scale_factor": p["scale_factor"]})),
     LayerSpec("Flatten", "Reshape", "Flattens each sample into one vector of features.",
               passes_tokens=True, build=lambda p, s: Call(nn.Flatten)),
     LayerSpec("Reshape", "Reshape", "Gives each sample a new shape with the same number of values.",
@@ -286,28 +551,80 @@ _register(
               passes_tokens=True, check=_check_reshape,
               forward=lambda module, inputs, p, shapes:
               f"{inputs[0]}.reshape({inputs[0]}.shape[0], {', '.join(map(str, p['shape']))})"),
-    LayerSpec("Dropout", "Regularization", "Zeroes random inputs while training, to reduce overfitting.",
-              (float_param("p", 0.5, "Probability of zeroing each value.", 0.0, 0.99),),
-              build=lambda p, s: Call(nn.Dropout, (), {"p": p["p"]})),
-    _batch_norm(nn.BatchNorm1d, "Normalizes each feature (F or C×L) over the batch.", (1, 2), "F or C×L"),
-    _batch_norm(nn.BatchNorm2d, "Normalizes each channel of an image over the batch.", (3,), "C×H×W"),
+    LayerSpec("Permute", "Reshape", "Reorders the axes of each sample, e.g. C×L to L×C with dims [1, 0].",
+              (_axes_param("dims", [1, 0], "Every axis of the input in its new order (0 is the first after the "
+                                           "batch)."),),
+              ranks=(2, 3), rank_hint="T×F or C×H×W", passes_tokens=True, check=_check_axes,
+              forward=lambda module, inputs, p, shapes:
+              f"{inputs[0]}.permute(0, {', '.join(str(a % len(shapes[0]) + 1) for a in p['dims'])})"),
+    LayerSpec("Transpose", "Reshape", "Swaps two axes of each sample, e.g. T×F to F×T.",
+              (_dim_param("dim0", 0, "One axis to swap (0 is the first after the batch)."),
+               _dim_param("dim1", 1, "The other axis to swap.")),
+              ranks=(2, 3), rank_hint="T×F or C×H×W", passes_tokens=True, check=_check_dims,
+              forward=lambda module, inputs, p, shapes:
+              f"{inputs[0]}.transpose({torch_dim(p['dim0'])}, {torch_dim(p['dim1'])})"),
+    _reduce("Mean", "mean", "Averages over the chosen axes, e.g. over time: T×F becomes F."),
+    _reduce("Sum", "sum", "Adds up over the chosen axes, e.g. over time: T×F becomes F."),
+    LayerSpec("Select", "Reduce", "Takes one position along an axis and drops that axis: the class token "
+                                  "(index 0) or the last step (index -1) of a T×F sequence gives F.",
+              (_dim_param("dim", 0, "Axis to take from (0 is the first after the batch: time in T×F)."),
+               int_param("index", 0, "Position along that axis; negative counts from the end (-1: the last).",
+                         minimum=-65536, maximum=65535)),
+              ranks=(2, 3), rank_hint=MANY_AXES, passes_tokens=True, check=_check_select, forward=_select),
+    _dropout(nn.Dropout, "Zeroes random inputs while training, to reduce overfitting."),
+    _dropout(nn.Dropout1d, "Zeroes whole random channels of a sequence (C×L) while training.", (2,), "C×L"),
+    _dropout(nn.Dropout2d, "Zeroes whole random channels of an image (C×H×W) while training.", (3,), "C×H×W"),
+    _dropout(nn.AlphaDropout, "Dropout that keeps the mean and variance, for SELU networks."),
+    _channel_norm(nn.BatchNorm1d, "Normalizes each feature (F or C×L) over the batch.", (1, 2), "F or C×L"),
+    _channel_norm(nn.BatchNorm2d, "Normalizes each channel of an image over the batch.", (3,), "C×H×W"),
+    _channel_norm(nn.InstanceNorm1d, "Normalizes each channel of each sequence (C×L) on its own.", (2,), "C×L"),
+    _channel_norm(nn.InstanceNorm2d, "Normalizes each channel of each image (C×H×W) on its own.", (3,), "C×H×W"),
     LayerSpec("LayerNorm", "Normalization", "Normalizes the last dimension of each sample.",
-              (float_param("eps", 1e-5, "Added to the variance for stability.", 0.0, 1.0, exclusive_minimum=True),),
+              (_eps_param(),),
               build=lambda p, s: Call(nn.LayerNorm, (s[0][-1],), {"eps": p["eps"]})),
-    *(LayerSpec(name, "Activation", text, build=lambda p, s, cls=getattr(nn, name): Call(cls))
-      for name, text in (("ReLU", "max(0, x): the usual activation."),
-                         ("GELU", "Smooth ReLU used in transformers."),
-                         ("Tanh", "Squashes values into (-1, 1)."),
-                         ("Sigmoid", "Squashes values into (0, 1).")))
-    ,
-    LayerSpec("LeakyReLU", "Activation", "Like ReLU, with a small slope for negative inputs.",
-              (float_param("negative_slope", 0.01, "Slope for negative inputs.", 0.0, 1.0),),
-              build=lambda p, s: Call(nn.LeakyReLU, (), {"negative_slope": p["negative_slope"]})),
-    LayerSpec("Softmax", "Activation", "Turns scores into probabilities that sum to 1 along one dimension. "
-                                       "Leave it out before a cross-entropy loss, which applies it itself.",
-              (int_param("dim", -1, "Dimension to normalize (0 is the first feature dimension).",
-                         minimum=-3, maximum=2),),
-              check=_check_dim, build=lambda p, s: Call(nn.Softmax, (), {"dim": torch_dim(p["dim"])})),
+    LayerSpec("GroupNorm", "Normalization", "Normalizes groups of channels within each sample (F, C×L or C×H×W).",
+              (int_param("num_groups", 1, "Groups the channels are split into; must divide them.", maximum=65536),
+               _eps_param(),
+               bool_param("affine", True, "Learn a scale and a shift per channel.")),
+              ranks=(1, 2, 3), rank_hint="F, C×L or C×H×W", check=_check_groups,
+              build=lambda p, s: Call(nn.GroupNorm, (p["num_groups"], s[0][0]),
+                                      {"eps": p["eps"], "affine": p["affine"]})),
+    _activation(nn.ReLU, "max(0, x): the usual activation."),
+    _activation(nn.ReLU6, "ReLU capped at 6, as in MobileNet."),
+    _activation(nn.LeakyReLU, "Like ReLU, with a small slope for negative inputs.",
+                float_param("negative_slope", 0.01, "Slope for negative inputs.", 0.0, 1.0)),
+    LayerSpec("PReLU", "Activation", "Like ReLU, with a learned slope for negative inputs.",
+              (int_param("num_parameters", 1, "Slopes to learn: 1, or one per channel (the first dimension).",
+                         maximum=65536),
+               float_param("init", 0.25, "Starting slope.", -10.0, 10.0)),
+              check=_check_prelu, build=lambda p, s: Call(nn.PReLU, (), p)),
+    _activation(nn.ELU, "Exponential linear unit: smooth below zero, down to -alpha.",
+                float_param("alpha", 1.0, "Value approached for very negative inputs (as -alpha).", 0.0, 100.0,
+                            exclusive_minimum=True)),
+    _activation(nn.CELU, "Continuously differentiable ELU.",
+                float_param("alpha", 1.0, "Scale of the negative part.", 0.0, 100.0, exclusive_minimum=True)),
+    _activation(nn.SELU, "Self-normalizing ELU (use with AlphaDropout and plain Linear layers)."),
+    _activation(nn.GELU, "Smooth ReLU used in transformers.",
+                choice_param("approximate", "none", "Exact (none) or the faster tanh approximation.",
+                             ("none", "tanh"))),
+    _activation(nn.SiLU, "x · sigmoid(x), also called swish (EfficientNet)."),
+    _activation(nn.Mish, "x · tanh(softplus(x)): a smooth, non-monotonic activation."),
+    _activation(nn.Hardswish, "Piecewise-linear swish, as in MobileNetV3."),
+    _activation(nn.Hardsigmoid, "Piecewise-linear sigmoid, as in MobileNetV3."),
+    _activation(nn.Hardtanh, "Clips values into [min_val, max_val].",
+                float_param("min_val", -1.0, "Lowest output.", -1e6, 1e6),
+                float_param("max_val", 1.0, "Highest output.", -1e6, 1e6), check=_check_hardtanh),
+    _activation(nn.Softplus, "Smooth ReLU: log(1 + exp(beta·x)) / beta.",
+                float_param("beta", 1.0, "Sharpness of the bend.", 0.0, 100.0, exclusive_minimum=True),
+                float_param("threshold", 20.0, "Above this (times beta) the output is x itself.", 0.0, 100.0,
+                            exclusive_minimum=True)),
+    _activation(nn.Softsign, "x / (1 + |x|): squashes values into (-1, 1), more gently than tanh."),
+    _activation(nn.Tanh, "Squashes values into (-1, 1)."),
+    _activation(nn.Sigmoid, "Squashes values into (0, 1)."),
+    _activation(nn.LogSigmoid, "log(sigmoid(x)): never positive, stable for large inputs."),
+    _softmax(nn.Softmax, "Turns scores into probabilities that sum to 1 along one dimension. "
+                         "Leave it out before a cross-entropy loss, which applies it itself."),
+    _softmax(nn.LogSoftmax, "Log-probabilities along one dimension (pair it with a negative log-likelihood loss)."),
     LayerSpec("Embedding", "Text", "Looks up a learned vector for each token id: T becomes T×D.",
               (int_param("num_embeddings", 1000, "Vocabulary size: token ids run from 0 to this minus 1.",
                          maximum=1_000_000, required=True),
@@ -327,30 +644,33 @@ _register(
               _recurrent_params((choice_param("nonlinearity", "tanh", "Activation inside the cell.",
                                               ("tanh", "relu")),)),
               ranks=(2,), rank_hint="T×F", build=_build_recurrent(nn.RNN), forward=_forward_recurrent(False)),
-    LayerSpec("TransformerEncoderLayer", "Attention",
-              "Self-attention and a feed-forward block over a sequence (T×F); keeps the shape.",
-              (int_param("nhead", 4, "Attention heads; must divide the input's features.", maximum=256),
-               int_param("dim_feedforward", 256, "Units in the feed-forward block.", maximum=65536),
-               float_param("dropout", 0.1, "Dropout inside the block.", 0.0, 0.99),
-               choice_param("activation", "relu", "Activation of the feed-forward block.", ("relu", "gelu")),
-               bool_param("norm_first", False, "Normalize before attention (pre-LN) rather than after.")),
-              ranks=(2,), rank_hint="T×F", check=_check_transformer,
-              build=lambda p, s: Call(nn.TransformerEncoderLayer, (s[0][-1], p["nhead"]),
-                                      {"dim_feedforward": p["dim_feedforward"], "dropout": p["dropout"],
-                                       "activation": p["activation"], "batch_first": True,
-                                       "norm_first": p["norm_first"]})),
-    LayerSpec("Add", "Merge", "Adds its inputs element by element (a skip connection); shapes must match.",
-              min_inputs=2, max_inputs=None, check=_check_same_shapes,
-              forward=lambda module, inputs, p, shapes: " + ".join(inputs)),
+    LayerSpec("MultiheadAttention", "Attention",
+              "Attention over sequences (T×E): one input attends to itself; two are the query and what it attends "
+              "to; three are query, key and value.",
+              (int_param("num_heads", 4, "Attention heads; must divide the query's features.", maximum=256),
+               float_param("dropout", 0.0, "Dropout on the attention weights while training.", 0.0, 0.99),
+               bool_param("bias", True, "Learn biases in the input and output projections.")),
+              max_inputs=3, ranks=(2,), rank_hint="T×E", check=_check_heads, build=_build_attention,
+              forward=_forward_attention),
+    _transformer(nn.TransformerEncoderLayer, "Self-attention and a feed-forward block over a sequence (T×F); "
+                                             "keeps the shape.", inputs=1),
+    _transformer(nn.TransformerDecoderLayer, "Self-attention, attention to a memory, and a feed-forward block: "
+                                             "inputs are the target (T×F), then the memory (S×F).", inputs=2),
+    _learned_sequence(PositionalEmbedding, "Adds a learned vector to each position of a sequence (T×F).",
+                      "normal", lambda shape: shape),
+    _learned_sequence(ClassToken, "Puts a learned token before a sequence (T×F becomes T+1×F), as ViT's class "
+                                  "token.", "zeros", lambda shape: shape[-1:]),
+    _elementwise("Add", "+", "Adds its inputs element by element (a skip connection); shapes must match."),
+    _elementwise("Subtract", "-", "Subtracts its second input from its first, element by element.", max_inputs=2),
+    _elementwise("Multiply", "*", "Multiplies its inputs element by element (gating); shapes must match."),
     LayerSpec("Concat", "Merge", "Joins its inputs along one dimension.",
-              (int_param("dim", 0, "Dimension to join along (0 is channels or features; -1 the last).",
-                         minimum=-3, maximum=2),),
+              (_dim_param("dim", 0, "Dimension to join along (0 is channels or features; -1 the last)."),),
               min_inputs=2, max_inputs=None, check=_check_concat,
               forward=lambda module, inputs, p, shapes:
               f"torch.cat([{', '.join(inputs)}], dim={torch_dim(p['dim'])})"),
 )
 
-CATEGORIES = ("Input", "Core", "Convolution", "Pooling", "Reshape", "Regularization", "Normalization",
+CATEGORIES = ("Input", "Core", "Convolution", "Pooling", "Reshape", "Reduce", "Regularization", "Normalization",
               "Activation", "Text", "Recurrent", "Attention", "Merge")
 
 

@@ -24,7 +24,14 @@ CURRENT_VERSION = 1
 # format grows. Version 1 is the first, so there is nothing to upgrade yet.
 MIGRATIONS: dict[int, Any] = {}
 
-_ID = {"type": "string", "minLength": 1, "maxLength": 64}
+ID_MAX_LENGTH = 64  # characters in a node id
+# What an error repeats of the document is bounded, so a huge id or value is not echoed back several times:
+ECHO_LENGTH = 40  # an id or a value quoted in a message is cut to this many characters, with an ellipsis
+FIELD_MAX_LENGTH = 200  # an error's `node` or `param` names its id up to this long (the editor finds it by that)
+MESSAGE_MAX_LENGTH = 500  # no error message is longer
+MAX_SCHEMA_ERRORS = 100  # past this many, a document is reported as not a graph without listing the rest
+
+_ID = {"type": "string", "minLength": 1, "maxLength": ID_MAX_LENGTH}
 
 STRUCTURE = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -75,6 +82,33 @@ STRUCTURE = {
         },
     },
 }
+
+
+def clip(text: str, limit: int = ECHO_LENGTH) -> str:
+    """`text`, cut to `limit` characters with an ellipsis when it is longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def quote(name: str) -> str:
+    """An id (or a parameter name) as a message quotes it: 'conv_1', or 'a very lo…' when it is long."""
+    return f"'{clip(name)}'"
+
+
+def field_id(name: str | None) -> str | None:
+    """An id as an error's `node` or `param` field carries it: in full (the editor looks it up by that), or
+    None when it is too long to be any node's id anyone typed."""
+    return name if name is None or len(name) <= FIELD_MAX_LENGTH else None
+
+
+def _schema_message(err: jsonschema.ValidationError) -> str:
+    """jsonschema's message for `err`, with the offending value shortened (its messages quote it whole)."""
+    instance = err.instance
+    if err.validator == "maxLength" and isinstance(instance, str):
+        return f"{quote(instance)} is {len(instance):,} characters long; at most {err.validator_value} are allowed"
+    message, shown = err.message, repr(instance)
+    if len(shown) > ECHO_LENGTH:
+        message = message.replace(shown, clip(shown))
+    return clip(message, MESSAGE_MAX_LENGTH)
 
 
 @dataclass(frozen=True)
@@ -184,18 +218,23 @@ def check_structure(doc: Any) -> tuple[Graph | None, list[GraphError]]:
     if errors:
         return None, errors
     bad_items: set[tuple[str, int]] = set()
-    for err in _validator().iter_errors(doc):
+    for count, err in enumerate(_validator().iter_errors(doc)):
+        if count == MAX_SCHEMA_ERRORS:
+            errors.append(GraphError(f"… and more: the document breaks the graph schema in more than "
+                                     f"{MAX_SCHEMA_ERRORS} places", code=ErrorCode.SCHEMA))
+            return None, errors
         path = list(err.absolute_path)
         node, edge, where = _locate(doc, path)
         if len(path) >= 2 and path[0] in ("nodes", "edges"):
             bad_items.add((path[0], path[1]))
+        where, message = clip(where, ECHO_LENGTH), _schema_message(err)
         if node is not None:
-            text = f"node '{node}': {where + ': ' if where else ''}{err.message}"
+            text = f"node {quote(node)}: {where + ': ' if where else ''}{message}"
         elif edge is not None:
-            text = f"edge {edge}: {where + ': ' if where else ''}{err.message}"
+            text = f"edge {edge}: {where + ': ' if where else ''}{message}"
         else:
-            text = f"{where + ': ' if where else ''}{err.message}"
-        errors.append(GraphError(text, node=node, edge=edge, code=ErrorCode.SCHEMA))
+            text = f"{where + ': ' if where else ''}{message}"
+        errors.append(GraphError(text, node=field_id(node), edge=edge, code=ErrorCode.SCHEMA))
     if not isinstance(doc.get("nodes"), list) or not isinstance(doc.get("edges"), list):
         return None, errors
 
@@ -204,7 +243,7 @@ def check_structure(doc: Any) -> tuple[Graph | None, list[GraphError]]:
         if ("nodes", i) in bad_items:
             continue
         if raw["id"] in graph.nodes:
-            errors.append(GraphError(f"node '{raw['id']}': the id is used by more than one node",
+            errors.append(GraphError(f"node {quote(raw['id'])}: the id is used by more than one node",
                                      node=raw["id"], code=ErrorCode.DUPLICATE_ID))
             continue
         graph.nodes[raw["id"]] = Node(raw["id"], raw["type"], raw.get("params", {}))

@@ -18,12 +18,14 @@ from .infer import InferenceError, NodeShape, freeze, infer_node
 from .layers import LAYERS, LayerSpec, format_shape
 from .limits import LIMIT_CODES, Limits, check_size, over_limit
 from .params import ParamError
-from .schema import Graph, check_structure
+from .schema import MESSAGE_MAX_LENGTH, Graph, check_structure, clip, field_id, quote
 
 # Sizes PyTorch asks for that the graph infers from the layer's input; naming them is a mistake.
-INFERRED = ("in_channels", "in_features", "input_size", "num_features", "normalized_shape", "d_model")
+INFERRED = ("in_channels", "in_features", "input_size", "num_features", "num_channels", "normalized_shape",
+            "d_model", "embed_dim", "kdim", "vdim")
 
 BYTES_PER_VALUE = 4  # float32
+LISTED_IDS = 10  # a message that lists nodes names this many and counts the rest
 
 
 @dataclass
@@ -90,21 +92,28 @@ def _numel(shape: tuple[int, ...]) -> int:
 def _name(graph: Graph, node_id: str) -> str:
     node = graph.nodes[node_id]
     spec = LAYERS.get(node.type)
-    return f"node '{node_id}' ({spec.display_name if spec else node.type})"
+    return f"node {quote(node_id)} ({spec.display_name if spec else clip(node.type)})"
+
+
+def _names(ids: list[str], sep: str = ", ", quoted: bool = False) -> str:
+    """Some ids for a message, each shortened: the first LISTED_IDS and how many more."""
+    shown = sep.join(quote(i) if quoted else clip(i) for i in ids[:LISTED_IDS])
+    return shown if len(ids) <= LISTED_IDS else f"{shown} and {len(ids) - LISTED_IDS:,} more"
 
 
 def check_params(spec: LayerSpec, node_id: str, raw: dict, label: str) -> tuple[dict, list[GraphError]]:
     """Fill in defaults and check every parameter value against the registry."""
     errors = []
-    for key in raw:
-        if spec.param(key) is not None:
-            continue
-        if key in INFERRED:
-            why = "is inferred from the graph; remove it"
-        else:
-            known = ", ".join(p.name for p in spec.params) or "no parameters"
-            why = f"is not a parameter of {spec.type} (it takes {known})"
-        errors.append(GraphError(f"{label}: '{key}' {why}", node=node_id, param=key, code=ErrorCode.UNKNOWN_PARAM))
+    known = ", ".join(p.name for p in spec.params) or "no parameters"
+    unknown = [key for key in raw if spec.param(key) is None]
+    for key in unknown[:LISTED_IDS]:
+        why = "is inferred from the graph; remove it" if key in INFERRED else \
+            f"is not a parameter of {spec.type} (it takes {known})"
+        errors.append(GraphError(f"{label}: {quote(key)} {why}", node=node_id, param=field_id(key),
+                                 code=ErrorCode.UNKNOWN_PARAM))
+    if len(unknown) > LISTED_IDS:  # one error for the rest, not one each
+        errors.append(GraphError(f"{label}: {len(unknown) - LISTED_IDS:,} more keys are not parameters of "
+                                 f"{spec.type} (it takes {known})", node=node_id, code=ErrorCode.UNKNOWN_PARAM))
     values = {}
     for param in spec.params:
         if param.required and param.name not in raw:
@@ -114,7 +123,8 @@ def check_params(spec: LayerSpec, node_id: str, raw: dict, label: str) -> tuple[
         try:
             values[param.name] = param.check(raw.get(param.name, param.default))
         except ParamError as exc:
-            errors.append(GraphError(f"{label}: {param.name} {exc}", node=node_id, param=param.name,
+            errors.append(GraphError(clip(f"{label}: {param.name} {exc}", MESSAGE_MAX_LENGTH), node=node_id,
+                                     param=param.name,
                                      code=ErrorCode.BAD_PARAM))
     return values, errors
 
@@ -185,7 +195,7 @@ def analyze(doc: Any, limits: Limits) -> Analysis:
         if spec is None:
             close = difflib.get_close_matches(node.type, list(LAYERS), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            errors.append(GraphError(f"node '{node_id}': unknown layer type '{node.type}'{hint}",
+            errors.append(GraphError(f"node {quote(node_id)}: unknown layer type {quote(node.type)}{hint}",
                                      node=node_id, code=ErrorCode.UNKNOWN_TYPE))
             broken.add(node_id)
             continue
@@ -200,8 +210,9 @@ def analyze(doc: Any, limits: Limits) -> Analysis:
         missing = [end for end in (edge.source, edge.target) if end not in graph.nodes]
         if missing:
             known = next((end for end in (edge.source, edge.target) if end in graph.nodes), None)
-            errors.append(GraphError(f"edge {edge.index} ({edge.source} → {edge.target}) points to no node "
-                                     f"'{missing[0]}'", node=known, edge=edge.index, code=ErrorCode.DANGLING_EDGE))
+            errors.append(GraphError(f"edge {edge.index} ({clip(edge.source)} → {clip(edge.target)}) points to no "
+                                     f"node {quote(missing[0])}", node=known, edge=edge.index,
+                                     code=ErrorCode.DANGLING_EDGE))
         elif edge.source == edge.target:
             errors.append(GraphError(f"{_name(graph, edge.source)} feeds its own input", node=edge.source,
                                      edge=edge.index, code=ErrorCode.CYCLE))
@@ -222,7 +233,7 @@ def analyze(doc: Any, limits: Limits) -> Analysis:
         if spec is None:
             continue
         count = len(edges)
-        sources = ", ".join(f"'{e.source}'" for e in edges)
+        sources = _names([e.source for e in edges], quoted=True)
         if count < spec.min_inputs:
             need = "an input: connect a layer to it" if spec.min_inputs == 1 else \
                 f"at least {spec.min_inputs} inputs, has {count}"
@@ -237,7 +248,7 @@ def analyze(doc: Any, limits: Limits) -> Analysis:
 
     order, cycles = _sort(list(graph.nodes), succ)
     for component in cycles:
-        members = " → ".join(component)
+        members = _names(component, " → ")
         for node_id in component:
             errors.append(GraphError(f"{_name(graph, node_id)} is part of a cycle ({members})",
                                      node=node_id, code=ErrorCode.CYCLE))
@@ -249,13 +260,13 @@ def analyze(doc: Any, limits: Limits) -> Analysis:
         errors.append(GraphError("the graph has no Input node", code=ErrorCode.NO_INPUT))
     for extra in sources[1:]:
         errors.append(GraphError(f"{_name(graph, extra)}: a graph takes one Input, this one has "
-                                 f"{len(sources)} ({', '.join(sources)})", node=extra, code=ErrorCode.MULTIPLE_INPUTS))
+                                 f"{len(sources)} ({_names(sources)})", node=extra, code=ErrorCode.MULTIPLE_INPUTS))
     if not sinks and not any(e.code == ErrorCode.CYCLE for e in errors):
         errors.append(GraphError("the graph has no layers after its Input", code=ErrorCode.NO_OUTPUT))
     if len(sinks) > 1:
         for sink in sinks:
             errors.append(GraphError(f"{_name(graph, sink)} leads nowhere: a graph ends in one output layer, "
-                                     f"this one ends in {len(sinks)} ({', '.join(sinks)})",
+                                     f"this one ends in {len(sinks)} ({_names(sinks)})",
                                      node=sink, code=ErrorCode.MULTIPLE_OUTPUTS))
     result.input_node = sources[0] if sources else None
     result.output_node = sinks[0] if len(sinks) == 1 else None
@@ -283,6 +294,9 @@ def _infer_shapes(graph: Graph, result: Analysis, broken: set[str], order: list[
             result.shapes[node_id] = infer_node(node.type, freeze(result.params[node_id]), shapes, dtypes)
             result.order.append(node_id)
         except InferenceError as exc:
-            got = " and ".join(f"{format_shape(s)} from '{src}'" for s, src in zip(shapes, sources))
+            got = " and ".join(f"{format_shape(s)} from {quote(src)}"
+                               for s, src in zip(shapes[:LISTED_IDS], sources[:LISTED_IDS]))
+            if len(sources) > LISTED_IDS:
+                got += f" and {len(sources) - LISTED_IDS:,} more"
             result.errors.append(GraphError(f"{_name(graph, node_id)} with input {got}: {exc}",
                                             node=node_id, code=ErrorCode.SHAPE))

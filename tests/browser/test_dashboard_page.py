@@ -47,7 +47,7 @@ def plotted(page, testid, trace=0):
 
 
 def wait_plotted(page, testid, minimum, trace=0, timeout=RUN_TIMEOUT):
-    page.wait_for_function(f"(document.querySelector('[data-testid={testid}]').data?.[{trace}]?.x.length ?? 0)"
+    page.wait_for_function(f"() => (document.querySelector('[data-testid={testid}]').data?.[{trace}]?.x.length ?? 0)"
                            f" >= {minimum}", timeout=timeout)
     return plotted(page, testid, trace)
 
@@ -125,7 +125,7 @@ def test_every_kind_of_dataset_is_previewed_and_an_upload_is_added_to_the_choice
     expect(page.get_by_test_id("dataset-info")).to_have_text("150 samples · tabular 4 · 3 classes")
     expect(page.get_by_test_id("class-counts").locator(".column")).to_have_count(3)
     choose("spirals")
-    page.wait_for_function("document.querySelector('[data-testid=dataset-preview] .chart')?.data?.length === 2")
+    page.wait_for_function("() => document.querySelector('[data-testid=dataset-preview] .chart')?.data?.length === 2")
     assert page.evaluate("document.querySelector('[data-testid=dataset-preview] .chart').data"
                          ".reduce((n, trace) => n + trace.x.length, 0)") == 300
     choose("sequences")
@@ -240,7 +240,7 @@ def test_two_runs_are_compared_by_their_curves_and_the_settings_that_differ(page
     expect(table.get_by_test_id("compare-row-dataset")).to_contain_text("Digits")
     expect(table.get_by_test_id("compare-row-epochs")).to_have_count(0)  # the same in both: not a difference
     for chart in ("chart-compare-loss", "chart-compare-accuracy"):
-        page.wait_for_function(f"(el => el.data?.length === 2 && el.data.every(t => t.x.length === 2))"
+        page.wait_for_function(f"() => (el => el.data?.length === 2 && el.data.every(t => t.x.length === 2))"
                                f"(document.querySelector('[data-testid={chart}]'))")
     page.get_by_test_id(f"compare-{fast}").uncheck()
     expect(page.get_by_test_id("compare-panel")).to_be_hidden()

@@ -148,9 +148,9 @@ def test_the_pixel_limit_is_only_changed_while_decoding(tmp_path):
 
 
 def test_decoded_images_over_the_memory_limit_are_refused_before_decoding(tmp_path):
-    with pytest.raises(DatasetError, match=r"3 images of 1×100×100 would take 120,000 bytes once decoded; the limit "
-                                           r"is 100,000 bytes \(max_uncompressed_bytes\): set a smaller image_size"):
-        load(two_classes(tmp_path), {"image_size": [100, 100]}, UploadLimits(max_uncompressed_bytes=100_000))
+    with pytest.raises(DatasetError, match=r"would become 3 images of 1×100×100: 120,024 bytes once decoded, over the "
+                                           r"limit of 100,000 bytes \(max_decoded_bytes\); set a smaller image_size"):
+        load(two_classes(tmp_path), {"image_size": [100, 100]}, UploadLimits(max_decoded_bytes=100_000))
 
 
 @pytest.mark.parametrize("files, message", [

@@ -16,7 +16,12 @@ class DatasetError(ValueError):
 
 @dataclass(frozen=True)
 class UploadLimits:
-    """Bounds that keep one upload from exhausting the server's memory, disk or time."""
+    """Bounds that keep one upload from exhausting the server's memory, disk or time.
+
+    The two budgets are checked from the headers of everything in an upload before anything is decoded:
+    `max_decoded_bytes` bounds the arrays the dataset becomes (after widening to float32 or int64 and joining
+    the parts), `max_total_pixels` the pixels decoded from all its images together (each image at its own size,
+    whatever size it is resized to)."""
 
     max_bytes: int = 50_000_000
     max_zip_entries: int = 100_000
@@ -24,6 +29,19 @@ class UploadLimits:
     max_image_pixels: int = 4096 * 4096
     max_csv_rows: int = 1_000_000
     max_csv_columns: int = 1_000
+    max_decoded_bytes: int = 1_000_000_000
+    max_total_pixels: int = 200_000_000
+
+    def check_budget(self, what: str, decoded_bytes: int, pixels: int = 0, fix: str = "") -> None:
+        """Refuse, naming `what` (the files and what their headers declare), before decoding anything over budget.
+        `fix`: what the user can change, if anything."""
+        if pixels > self.max_total_pixels:
+            raise DatasetError(f"{what}: {pixels:,} pixels to decode in all, over the limit of "
+                               f"{self.max_total_pixels:,} pixels (max_total_pixels); upload fewer or smaller "
+                               "images")
+        if decoded_bytes > self.max_decoded_bytes:
+            raise DatasetError(f"{what}: {decoded_bytes:,} bytes once decoded, over the limit of "
+                               f"{self.max_decoded_bytes:,} bytes (max_decoded_bytes)" + (f"; {fix}" if fix else ""))
 
 
 @dataclass

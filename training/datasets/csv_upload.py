@@ -10,25 +10,35 @@ import csv
 import io
 import math
 from array import array
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from .base import Dataset, DatasetError, UploadLimits
-from .features import encode_labels, standardize
+from .features import encode_labels
 from .options import check_keys
+from .store import Arrays
 
 MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}
 DELIMITERS = ",;\t"
 MAX_NUMERIC_CLASSES = 20  # an integer target with more distinct values than this is a quantity, not a class
+CELL_BYTES = 8  # a cell as read: a float64, or a reference to a text value
+FEATURE_BYTES = 4  # a feature as stored: float32
+ROW_BLOCK_BYTES = 4_000_000  # the features are built this many bytes of rows at a time
 
 
-def load_csv(path: Path, options: dict, limits: UploadLimits, name: str, title: str) -> Dataset:
+def load_csv(path: Path, options: dict, limits: UploadLimits, name: str, title: str, *, label: str | None = None,
+             out: Arrays | None = None) -> Dataset:
+    """`label`: the file's name in messages and the description (`path` may be a temporary file)."""
     check_keys(options, ("target", "task"), "a CSV upload")
+    label, out = label or path.name, out or Arrays()
     text = _decode(path.read_bytes())
     header_line = io.StringIO(text).readline()
     delimiter = max(DELIMITERS, key=header_line.count)  # a one-column file has none: any choice reads it
-    header, numeric, first_text = _scan(text, delimiter, limits)
+    header, numeric, first_text, count = _scan(text, delimiter, limits)
+    # Every cell is read as an 8-byte number or reference before the features are built.
+    limits.check_budget(f"{label} has {count:,} rows of {len(header):,} columns", count * len(header) * CELL_BYTES)
     lines, numbers, texts = _fill(text, delimiter, numeric)
     target = options.get("target", header[-1])
     if target not in header:
@@ -47,10 +57,15 @@ def load_csv(path: Path, options: dict, limits: UploadLimits, name: str, title: 
                            f"{limits.max_csv_columns:,} columns (max_csv_columns); column '{header[widest]}' alone "
                            f"has {categories[widest]:,} distinct values (it is text because of {value!r} on "
                            f"line {line})")
-    X = np.hstack([_numeric_feature(numbers[i]) if i in numbers else _one_hot(texts[i]) for i in features])
-    description = f"{len(y):,} rows of {path.name}: {X.shape[1]} features from {len(features)} columns, " \
-                  f"target '{target}'"
-    return Dataset(name=name, title=title, description=description, X=X.astype(np.float32), y=y, task=task,
+    limits.check_budget(f"{label} has {count:,} rows of {width:,} features once its text columns are one-hot "
+                        "encoded", count * width * FEATURE_BYTES + y.nbytes)
+    columns = [_numeric_feature(numbers[i]) if i in numbers else _one_hot(texts[i]) for i in features]
+    X = out.rows("X", (count, width), np.float32)
+    step = max(1, ROW_BLOCK_BYTES // (width * FEATURE_BYTES))  # built a block of rows at a time, not all at once
+    for start in range(0, count, step):
+        X.put(np.hstack([column(start, start + step) for column in columns]))
+    description = f"{len(y):,} rows of {label}: {width} features from {len(features)} columns, target '{target}'"
+    return Dataset(name=name, title=title, description=description, X=X.done(), y=out.whole("y", y), task=task,
                    classes=classes, kind="tabular")
 
 
@@ -110,7 +125,7 @@ def _scan(text: str, delimiter: str, limits: UploadLimits):
     if count == 0:
         raise DatasetError("the CSV file has a header but no data rows")
     numeric = [i not in first_text for i in range(len(header))]
-    return header, numeric, first_text
+    return header, numeric, first_text, count
 
 
 def _fill(text: str, delimiter: str, numeric: list[bool]):
@@ -161,14 +176,28 @@ def _few_whole_numbers(values: np.ndarray) -> bool:
     return bool(np.all(values == np.round(values))) and len(np.unique(values)) <= MAX_NUMERIC_CLASSES
 
 
-def _numeric_feature(values: np.ndarray) -> np.ndarray:
-    """Missing values become the column mean (0 if the column is empty), then the column is standardised."""
+def _numeric_feature(values: np.ndarray) -> Callable[[int, int], np.ndarray]:
+    """Rows start:stop of the feature: missing values become the column mean (0 if the column is empty), then the
+    column is standardised (zero mean, unit variance; a constant column carries no signal, so it becomes 0)."""
     present = ~np.isnan(values)
     fill = values[present].mean() if present.any() else 0.0
-    return standardize(np.where(present, values, fill)[:, None])
+    filled = np.where(present, values, fill)
+    mean, std = filled.mean(), filled.std()
+
+    def rows(start: int, stop: int) -> np.ndarray:
+        if std == 0:
+            return np.zeros((len(filled[start:stop]), 1), np.float32)
+        return ((filled[start:stop] - mean) / std).astype(np.float32)[:, None]
+
+    return rows
 
 
-def _one_hot(cells: np.ndarray) -> np.ndarray:
+def _one_hot(cells: np.ndarray) -> Callable[[int, int], np.ndarray]:
+    """Rows start:stop of one 0/1 feature per distinct value (a missing value sets none)."""
     codes, categories = encode_labels(cells)
-    matrix = codes[:, None] == np.arange(len(categories))
-    return matrix[:, [i for i, category in enumerate(categories) if category != ""]].astype(np.float32)
+    kept = np.array([i for i, category in enumerate(categories) if category != ""], dtype=np.int64)
+
+    def rows(start: int, stop: int) -> np.ndarray:
+        return (codes[start:stop, None] == kept).astype(np.float32)
+
+    return rows

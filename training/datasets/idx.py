@@ -10,8 +10,10 @@ import io
 import math
 import os
 import struct
+import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -20,11 +22,14 @@ import numpy as np
 
 from .base import Dataset, DatasetError, UploadLimits
 from .download import download as fetch
+from .store import Arrays
 
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 TYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
          0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 GZIP_MAGIC = b"\x1f\x8b"
+PARTS = ("train", "t10k")
+IMAGE_BLOCK_PIXELS = 1_000_000  # pixels decoded at a time: memory stays flat whatever the image count
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,49 @@ IDX_DATASETS = {
 }
 
 
+@dataclass
+class IdxArray:
+    """An IDX file with its header read: what it declares, and the stream positioned at its data."""
+
+    label: str
+    dims: tuple[int, ...]
+    dtype: np.dtype
+    stream: BinaryIO
+
+    @property
+    def count(self) -> int:
+        return self.dims[0]
+
+    def blocks(self, rows: int) -> Iterator[np.ndarray]:
+        """The data, `rows` rows (along the first dimension) at a time, in native byte order. Reads no more than
+        the header declares, and checks that the data is exactly that long."""
+        row_bytes = math.prod(self.dims[1:]) * self.dtype.itemsize
+        size, left = self.count * row_bytes, self.count
+        try:
+            while left:
+                n = min(left, max(1, rows))
+                body = _read_exactly(self.stream, n * row_bytes)
+                if len(body) < n * row_bytes:
+                    self._wrong_length(size, "is shorter")
+                yield np.frombuffer(body, dtype=self.dtype).reshape((n, *self.dims[1:])).astype(
+                    self.dtype.newbyteorder("="))
+                left -= n
+            if self.stream.read(1):  # one byte more than declared reveals trailing data
+                self._wrong_length(size, "goes on longer")
+        except zipfile.BadZipFile as exc:  # a ZIP member whose checksum fails
+            raise DatasetError(f"{self.label} in the ZIP is damaged: {exc}") from None
+        except (OSError, EOFError, zlib.error) as exc:  # only the gzip layer raises these
+            raise DatasetError(f"{self.label} is not a valid gzip file: {exc}") from None
+
+    def read(self) -> np.ndarray:
+        return np.concatenate(list(self.blocks(self.count))) if self.count else \
+            np.empty(self.dims, self.dtype.newbyteorder("="))
+
+    def _wrong_length(self, size: int, how: str):
+        raise DatasetError(f"{self.label}: its header declares shape {self.dims} ({size:,} bytes of data) but the "
+                           f"data {how}")
+
+
 def read_idx(source: Path | str | bytes, *, name: str | None = None,
              max_bytes: int = UploadLimits.max_uncompressed_bytes) -> np.ndarray:
     """One IDX array, in native byte order. Reads no more than the header declares, so a gzip bomb stops
@@ -53,15 +101,25 @@ def read_idx(source: Path | str | bytes, *, name: str | None = None,
         label, data = name or "the IDX data", source
     else:
         label, data = name or str(source), _read(Path(source))
-    stream = gzip.GzipFile(fileobj=io.BytesIO(data)) if data[:2] == GZIP_MAGIC else io.BytesIO(data)
+    return open_idx(io.BytesIO(data), label, max_bytes).read()
+
+
+def open_idx(raw: BinaryIO, label: str, max_bytes: int) -> IdxArray:
+    """The IDX file in `raw` (plain or gzipped, seekable) with only its header read and checked."""
     try:
-        return _parse(stream, label, max_bytes)
+        magic = raw.read(2)
+        raw.seek(0)
+        stream = gzip.GzipFile(fileobj=raw) if magic == GZIP_MAGIC else raw
+        dims, dtype = _header(stream, label, max_bytes)
+    except zipfile.BadZipFile as exc:
+        raise DatasetError(f"{label} in the ZIP is damaged: {exc}") from None
     except (OSError, EOFError, zlib.error) as exc:  # only the gzip layer raises these
         raise DatasetError(f"{label} is not a valid gzip file: {exc}") from None
+    return IdxArray(label, dims, dtype, stream)
 
 
-def _parse(stream: BinaryIO, label: str, max_bytes: int) -> np.ndarray:
-    header = stream.read(4)
+def _header(stream: BinaryIO, label: str, max_bytes: int) -> tuple[tuple[int, ...], np.dtype]:
+    header = _read_exactly(stream, 4)
     if len(header) < 4 or header[:2] != b"\0\0":
         raise DatasetError(f"{label} is not an IDX file: it does not start with the IDX magic number "
                            "(two zero bytes, a type code, a dimension count)")
@@ -72,7 +130,7 @@ def _parse(stream: BinaryIO, label: str, max_bytes: int) -> np.ndarray:
         raise DatasetError(f"{label} has unknown IDX type code 0x{code:02X} (known: {known})")
     if ndim == 0:
         raise DatasetError(f"{label} declares no dimensions")
-    sizes = stream.read(4 * ndim)
+    sizes = _read_exactly(stream, 4 * ndim)
     if len(sizes) < 4 * ndim:
         raise DatasetError(f"{label} ends inside its header ({ndim} dimensions declared)")
     dims = struct.unpack(f">{ndim}I", sizes)
@@ -80,12 +138,19 @@ def _parse(stream: BinaryIO, label: str, max_bytes: int) -> np.ndarray:
     if size > max_bytes:
         raise DatasetError(f"{label} declares shape {dims} ({size:,} bytes), over the limit of {max_bytes:,} "
                            "bytes (max_uncompressed_bytes)")
-    body = stream.read(size + 1)  # one byte more than declared reveals trailing data
-    if len(body) != size:
-        how = "is shorter" if len(body) < size else "goes on longer"
-        raise DatasetError(f"{label}: its header declares shape {dims} ({size:,} bytes of data) but the data {how}")
-    array = np.frombuffer(body, dtype=dtype).reshape(dims)
-    return array.astype(dtype.newbyteorder("="))
+    return dims, dtype
+
+
+def _read_exactly(stream: BinaryIO, n: int) -> bytes:
+    """n bytes, or fewer only at the end of the stream."""
+    chunks, left = [], n
+    while left:
+        chunk = stream.read(left)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 def find_idx_files(names: Iterable[str]) -> dict[str, str]:
@@ -98,42 +163,57 @@ def find_idx_files(names: Iterable[str]) -> dict[str, str]:
     return found
 
 
-def idx_dataset(name: str, sources: dict[str, tuple[str, bytes]],
-                max_bytes: int = UploadLimits.max_uncompressed_bytes) -> Dataset:
-    """The dataset from the four files' contents (file -> (label for messages, bytes)), train then test."""
-    spec = IDX_DATASETS[name]
-    arrays = {file: read_idx(data, name=label, max_bytes=max_bytes) for file, (label, data) in sources.items()}
-    labels = {file: label for file, (label, _) in sources.items()}
-    for part in ("train", "t10k"):
-        _check_part(arrays, labels, part, len(spec.classes))
-    train, test = arrays["train-images-idx3-ubyte"], arrays["t10k-images-idx3-ubyte"]
-    if train.shape[1:] != test.shape[1:]:
-        raise DatasetError(f"the training images are {_size(train)} but the test images are {_size(test)}")
-    X = np.concatenate([train, test])[:, None].astype(np.float32) / np.float32(255)
-    y = np.concatenate([arrays["train-labels-idx1-ubyte"], arrays["t10k-labels-idx1-ubyte"]]).astype(np.int64)
-    return Dataset(name=name, title=spec.title, description=spec.description, X=X, y=y,
+def idx_dataset(name: str, sources: dict[str, tuple[str, BinaryIO]], limits: UploadLimits = UploadLimits(),
+                out: Arrays | None = None) -> Dataset:
+    """The dataset from the four files (file -> (label for messages, seekable stream)), train then test. Every
+    header is read and the whole dataset budgeted (`limits`) before any image is decoded; the images are then
+    decoded a block at a time into `out`."""
+    spec, out = IDX_DATASETS[name], out or Arrays()
+    files = {file: open_idx(stream, label, limits.max_uncompressed_bytes) for file, (label, stream) in sources.items()}
+    images = {part: files[f"{part}-images-idx3-ubyte"] for part in PARTS}
+    labels = {part: files[f"{part}-labels-idx1-ubyte"] for part in PARTS}
+    for part in PARTS:
+        _check_part(images[part], labels[part])
+    train, test = images["train"], images["t10k"]
+    if train.dims[1:] != test.dims[1:]:
+        raise DatasetError(f"the training images are {_size(train.dims)} but the test images are {_size(test.dims)}")
+    count, pixels = train.count + test.count, math.prod(train.dims[1:])
+    limits.check_budget(f"{train.label} and {test.label} declare {count:,} images of {_size(train.dims)}",
+                        count * pixels * 4 + count * 8, count * pixels)
+    y = np.concatenate([_labels(labels[part], len(spec.classes)) for part in PARTS])
+    X = out.rows("X", (count, 1, *train.dims[1:]), np.float32)
+    for part in PARTS:
+        for block in images[part].blocks(max(1, IMAGE_BLOCK_PIXELS // max(1, pixels))):
+            values = block[:, None].astype(np.float32)
+            values /= np.float32(255)
+            X.put(values)
+    return Dataset(name=name, title=spec.title, description=spec.description, X=X.done(), y=out.whole("y", y),
                    task="classification", classes=list(spec.classes), kind="image")
 
 
-def _check_part(arrays: dict[str, np.ndarray], labels: dict[str, str], part: str, classes: int) -> None:
-    image_file, label_file = f"{part}-images-idx3-ubyte", f"{part}-labels-idx1-ubyte"
-    images, targets = arrays[image_file], arrays[label_file]
-    if images.ndim != 3 or images.dtype != np.uint8:
-        raise DatasetError(f"{labels[image_file]} holds {images.dtype} values of shape {images.shape}; the "
-                           "images must be unsigned bytes of shape (count, rows, columns)")
-    if targets.ndim != 1 or targets.dtype.kind not in "iu":
-        raise DatasetError(f"{labels[label_file]} holds {targets.dtype} values of shape {targets.shape}; the "
-                           "labels must be integers of shape (count,)")
-    if len(images) != len(targets):
-        raise DatasetError(f"{labels[image_file]} has {len(images):,} images but {labels[label_file]} has "
-                           f"{len(targets):,} labels")
+def _check_part(images: IdxArray, labels: IdxArray) -> None:
+    """From the headers: the images are bytes of shape (count, rows, columns), one integer label each."""
+    if len(images.dims) != 3 or images.dtype != np.uint8:
+        raise DatasetError(f"{images.label} holds {images.dtype.newbyteorder('=')} values of shape {images.dims}; "
+                           "the images must be unsigned bytes of shape (count, rows, columns)")
+    if len(labels.dims) != 1 or labels.dtype.kind not in "iu":
+        raise DatasetError(f"{labels.label} holds {labels.dtype.newbyteorder('=')} values of shape {labels.dims}; "
+                           "the labels must be integers of shape (count,)")
+    if images.count != labels.count:
+        raise DatasetError(f"{images.label} has {images.count:,} images but {labels.label} has "
+                           f"{labels.count:,} labels")
+
+
+def _labels(labels: IdxArray, classes: int) -> np.ndarray:
+    targets = labels.read()
     if len(targets) and (targets.min() < 0 or targets.max() >= classes):
-        raise DatasetError(f"{labels[label_file]} has labels from {targets.min()} to {targets.max()}; "
+        raise DatasetError(f"{labels.label} has labels from {targets.min()} to {targets.max()}; "
                            f"they must be 0 to {classes - 1}")
+    return targets.astype(np.int64)
 
 
-def _size(images: np.ndarray) -> str:
-    return "×".join(map(str, images.shape[1:]))
+def _size(dims: tuple[int, ...]) -> str:
+    return "×".join(map(str, dims[1:]))
 
 
 def load_idx_dataset(name: str, cache_dir: Path | str, download: bool = False) -> Dataset:
@@ -153,11 +233,18 @@ def load_idx_dataset(name: str, cache_dir: Path | str, download: bool = False) -
     except DatasetError as exc:
         raise DatasetError(f"{exc}. Put the four IDX files in {folder}, or upload a ZIP holding them "
                            "instead.") from None
-    return idx_dataset(name, {file: (str(folder / entry), _read(folder / entry)) for file, entry in found.items()})
+    with ExitStack() as files:
+        return idx_dataset(name, {file: (str(folder / entry), files.enter_context(_open(folder / entry)))
+                                  for file, entry in found.items()})
 
 
 def _read(path: Path) -> bytes:
+    with _open(path) as file:
+        return file.read()
+
+
+def _open(path: Path) -> BinaryIO:
     try:
-        return path.read_bytes()
+        return path.open("rb")
     except OSError as exc:
         raise DatasetError(f"cannot read {path}: {exc.strerror}") from None

@@ -11,38 +11,43 @@ from .base import Dataset, DatasetError, UploadLimits
 from .images import GRAY_MODES, open_image, pixel_limit, pixels
 from .options import whole
 from .safezip import SafeZip
+from .store import Arrays
 
 BYTES_PER_VALUE = 4  # float32
+LABEL_BYTES = 8  # int64
 
 
-def load_image_zip(archive: SafeZip, options: dict, limits: UploadLimits, name: str, title: str) -> Dataset:
+def load_image_zip(archive: SafeZip, options: dict, limits: UploadLimits, name: str, title: str,
+                   out: Arrays | None = None) -> Dataset:
     with pixel_limit(limits.max_image_pixels):
-        return _load(archive, options, limits, name, title)
+        return _load(archive, options, limits, name, title, out or Arrays())
 
 
-def _load(archive: SafeZip, options: dict, limits: UploadLimits, name: str, title: str) -> Dataset:
+def _load(archive: SafeZip, options: dict, limits: UploadLimits, name: str, title: str, out: Arrays) -> Dataset:
     samples, classes = _class_files(archive)
-    # First pass reads headers only: the channel count and the memory needed are known before decoding.
+    # First pass reads headers only (each member is read whole, so that a damaged one is found now, but its pixels
+    # are not decoded): the channel count, the pixels to decode and the memory needed are known before any image
+    # is decoded.
     headers = [(image.mode, (image.height, image.width)) for image in
                (open_image(archive.read(info), info.filename, limits.max_image_pixels) for _, info in samples)]
     gray = all(mode in GRAY_MODES for mode, _ in headers)
     size = _size(options, headers[0][1], limits)
     channels = 1 if gray else 3
-    needed = len(samples) * channels * size[0] * size[1] * BYTES_PER_VALUE
-    if needed > limits.max_uncompressed_bytes:
-        raise DatasetError(f"{len(samples):,} images of {channels}×{size[0]}×{size[1]} would take {needed:,} bytes "
-                           f"once decoded; the limit is {limits.max_uncompressed_bytes:,} bytes "
-                           "(max_uncompressed_bytes): set a smaller image_size")
-    X = np.empty((len(samples), channels, *size), dtype=np.float32)
-    for row, (_, info) in enumerate(samples):
+    count, stored = len(samples), sum(height * width for _, (height, width) in headers)
+    limits.check_budget(f"the ZIP's {count:,} images, {stored:,} pixels as stored, would become {count:,} images "
+                        f"of {channels}×{size[0]}×{size[1]}",
+                        count * channels * size[0] * size[1] * BYTES_PER_VALUE + count * LABEL_BYTES, stored,
+                        fix="set a smaller image_size")
+    X = out.rows("X", (count, channels, *size), np.float32)
+    for _, info in samples:
         image = open_image(archive.read(info), info.filename, limits.max_image_pixels)
-        X[row] = pixels(image, info.filename, gray, size)
+        X.put(pixels(image, info.filename, gray, size)[None])
     index = {label: i for i, label in enumerate(classes)}
     y = np.array([index[label] for label, _ in samples], dtype=np.int64)
-    description = (f"{len(samples):,} images in {len(classes)} classes, {'grayscale' if gray else 'RGB'} "
+    description = (f"{count:,} images in {len(classes)} classes, {'grayscale' if gray else 'RGB'} "
                    f"{size[0]}×{size[1]}")
-    return Dataset(name=name, title=title, description=description, X=X, y=y, task="classification",
-                   classes=classes, kind="image")
+    return Dataset(name=name, title=title, description=description, X=X.done(), y=out.whole("y", y),
+                   task="classification", classes=classes, kind="image")
 
 
 def _class_files(archive: SafeZip) -> tuple[list[tuple[str, zipfile.ZipInfo]], list[str]]:

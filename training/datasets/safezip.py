@@ -10,6 +10,7 @@ from __future__ import annotations
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from .base import DatasetError, UploadLimits
 
@@ -19,11 +20,14 @@ JUNK = ("__MACOSX", "Thumbs.db", "desktop.ini")  # metadata that macOS and Windo
 
 
 class SafeZip:
-    def __init__(self, path: Path, limits: UploadLimits):
+    def __init__(self, path: Path, limits: UploadLimits, label: str | None = None):
+        """`label`: the file's name for messages (an upload's own name, not the server's temporary one)."""
         try:
             self._zip = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise DatasetError(f"{Path(path).name} is not a readable ZIP file: {exc}") from None
+        except zipfile.BadZipFile as exc:
+            raise DatasetError(f"{label or Path(path).name} is not a readable ZIP file: {exc}") from None
+        except OSError as exc:  # its message would hold the path: the server's temporary file, for an upload
+            raise DatasetError(f"{label or Path(path).name} is not a readable ZIP file: {exc.strerror}") from None
         infos = self._zip.infolist()
         if len(infos) > limits.max_zip_entries:
             raise DatasetError(f"the ZIP has {len(infos):,} entries; the limit is {limits.max_zip_entries:,} "
@@ -43,6 +47,14 @@ class SafeZip:
             with self._zip.open(info) as member:
                 # zipfile stops at the declared size as well; its CRC check then exposes a member holding more.
                 return member.read(info.file_size)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise DatasetError(f"'{info.filename}' in the ZIP is damaged: {exc}") from None
+
+    def open(self, info: zipfile.ZipInfo) -> BinaryIO:
+        """The member as a seekable stream that ends at its declared size; reading it can raise
+        zipfile.BadZipFile, zlib.error or EOFError where it is damaged."""
+        try:
+            return self._zip.open(info)
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
             raise DatasetError(f"'{info.filename}' in the ZIP is damaged: {exc}") from None
 

@@ -2,10 +2,12 @@
 // after `after` and then sends live ones, each with the next `seq`. When the connection drops, this asks again
 // from the last seq it delivered, waiting longer after each failure (exponential backoff), so the page misses
 // nothing; anything at or below that seq (a replay overlapping the live feed) is dropped, so it sees nothing
-// twice.
+// twice. While Redis is down the server accepts and at once closes with code 4503 (training/consumers.py): a
+// socket closed before it settled counts as a failure, so the delay keeps growing and the notice stays up.
 
 const FIRST_DELAY_MS = 500;
 const MAX_DELAY_MS = 15_000;
+const SETTLED_MS = 1_000; // open this long (or a first event) before the connection counts as back
 
 /**
  * Calls onEvent(event) once per event, in seq order, and onConnection("open" | "reconnecting").
@@ -16,17 +18,25 @@ export function openRunStream(runId, { onEvent, onConnection = () => {} }) {
   let delay = FIRST_DELAY_MS;
   let socket = null;
   let retry = null;
+  let settle = null;
   let closed = false;
+
+  function settled() {
+    clearTimeout(settle);
+    settle = null;
+    delay = FIRST_DELAY_MS;
+    onConnection("open");
+  }
 
   function connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     socket = new WebSocket(`${scheme}://${location.host}/ws/runs/${runId}/?after=${lastSeq}`);
     socket.onopen = () => {
-      delay = FIRST_DELAY_MS;
-      onConnection("open");
+      settle = setTimeout(settled, SETTLED_MS);
     };
     socket.onmessage = (message) => {
       if (closed) return;
+      if (settle !== null) settled();
       const event = JSON.parse(message.data);
       if (event.seq <= lastSeq) return;
       if (event.seq > lastSeq + 1) {
@@ -38,6 +48,8 @@ export function openRunStream(runId, { onEvent, onConnection = () => {} }) {
       onEvent(event);
     };
     socket.onclose = () => {
+      clearTimeout(settle);
+      settle = null;
       if (closed) return;
       onConnection("reconnecting");
       retry = setTimeout(connect, delay);
@@ -50,6 +62,7 @@ export function openRunStream(runId, { onEvent, onConnection = () => {} }) {
     close() {
       closed = true;
       clearTimeout(retry);
+      clearTimeout(settle);
       socket.close();
     },
   };
