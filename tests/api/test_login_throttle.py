@@ -4,7 +4,6 @@ refused after LOGIN_FAILURE_LIMIT, with a page that says why, and the lock ends 
 Each test's attempts live in its own rolled-back transaction, so no test locks another out.
 """
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -30,9 +29,7 @@ def logged_in(client):
 
 def test_a_burst_of_wrong_passwords_is_refused_after_the_limit(user):
     client = Client()
-    started = time.monotonic()
-    statuses = [log_in(client, "ada", f"wrong-{i}").status_code for i in range(20)]
-    assert time.monotonic() - started < 5  # the burst the issue describes: 20 wrong passwords within 5 s
+    statuses = [log_in(client, "ada", f"wrong-{i}").status_code for i in range(20)]  # the issue's burst
 
     limit = settings.AXES_FAILURE_LIMIT
     assert limit == 5
