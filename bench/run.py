@@ -6,6 +6,7 @@ bench/results/summary.json and prints one table. Every figure is a ratio against
 same run, or a latency distribution (plus the server memory and loss counts the live-feed targets ask for).
   validate   bench/validate_latency.py  POST /api/graphs/validate at 10, 100 and 500 nodes
   train      bench/train_throughput.py  the engine against a hand-written loop and a DataLoader; streaming cost
+  accuracy   bench/example_accuracy.py  validation accuracy of the examples, trained with their recommended settings
   live_feed  bench/live_feed.py         worker -> Redis -> Daphne -> websocket latency, 200 watchers of one run
   gpu        bench/gpu_throughput.py    bf16 + channels_last on CUDA; "no GPU: skipped" without one
   uploads    bench/upload_memory.py     Daphne's peak memory and the time of 200 MB bodies, upload bombs and three
@@ -32,6 +33,7 @@ RESULTS = ROOT / "bench" / "results"
 PIECES = {  # name: (script, arguments for the full run, arguments for --quick)
     "validate": ("validate_latency.py", [], ["--repeats", "10"]),
     "train": ("train_throughput.py", [], ["--quick"]),
+    "accuracy": ("example_accuracy.py", [], ["--quick"]),
     "live_feed": ("live_feed.py", [], ["--quick"]),
     "gpu": ("gpu_throughput.py", [], ["--quick"]),
     "uploads": ("upload_memory.py", [], ["--quick"]),
@@ -106,6 +108,16 @@ def rows_for(pieces: dict) -> list[tuple[str, str, str, str]]:
                 rows.append(("train", f"{workload}: streaming cost (1 - on/off)",
                              f"{100 * w['streaming_cost']:+.1f}%",
                              f"< 2%: {verdict(w['streaming_cost'] < 0.02)}{noise(w, 'streaming_cost', True)}"))
+        elif name == "accuracy":
+            for slug, e in r.items():
+                s = e["settings"]
+                seeds = f"{e['seeds']} seeds: lowest / median / highest" if e["seeds"] > 1 else "1 seed"
+                shown = e["val_accuracy"] if e["seeds"] > 1 else e["val_accuracy"][:1]  # one seed: one value
+                target = "" if e["target"] is None else f">= {e['target']:.2f}: {verdict(e['met'])}"
+                rows.append(("accuracy", f"{slug} on {e['dataset']} ({s['epochs']} epochs, batch {s['batch_size']}, "
+                             f"lr {s['lr']:g}): val accuracy, {seeds}",
+                             " / ".join(f"{v:.3f}" for v in shown),
+                             f"{target}{'; ' if target else ''}{e['seconds']:.1f} s a run"))
         elif name == "live_feed":
             for case, label in (("steady", "1 watcher, 10 step events/s"), ("burst", "1 watcher, a burst")):
                 if case in r:

@@ -38,7 +38,7 @@ from training.config import check_config
 from training.datasets.base import Dataset
 from training.engine import Hooks, Trainer, build_model
 
-from tests.reference_models import Residual, SeedLSTM, seed_cnn
+from tests.reference_models import MobileNetSE, Residual, SeedLSTM, TextTransformer, UNetDigits, ViTTiny, seed_cnn
 
 
 class Timer:
@@ -80,7 +80,27 @@ WORKLOADS = {  # name: (example graph, hand-written model, sample shape, batch s
     "seed CNN, batch 128": ("seed_cnn", seed_cnn, (1, 28, 28), 128),
     "seed LSTM, batch 64": ("lstm_classifier", SeedLSTM, (28, 100), 64),
     "residual CNN, batch 32": ("residual_cnn", Residual, (1, 28, 28), 32),
+    "ViT-tiny, batch 64": ("vit_tiny", ViTTiny, (1, 8, 8), 64),
+    "U-Net, batch 32": ("unet_digits", UNetDigits, (1, 8, 8), 32),
+    "MobileNet SE, batch 32": ("mobilenet_se", MobileNetSE, (1, 8, 8), 32),
+    "text transformer, batch 32": ("text_transformer", TextTransformer, (64,), 32),
 }
+
+
+def random_data(slug: str, shape: tuple, samples: int) -> Dataset:
+    """Random samples of the example's input (token ids below its vocabulary size where it takes tokens) and
+    random labels of its classes."""
+    graph = EXAMPLES[slug]["graph"]
+    analysis = analyze(graph, Limits())
+    classes = analysis.shapes[analysis.output_node].shape[-1]
+    rng = np.random.default_rng(0)
+    if analysis.shapes[analysis.input_node].dtype == "int64":
+        vocab = next(n["params"]["num_embeddings"] for n in graph["nodes"] if n["type"] == "Embedding")
+        X, kind = rng.integers(0, vocab, (samples, *shape)), "tokens"
+    else:
+        X, kind = rng.random((samples, *shape), dtype=np.float32), "image" if len(shape) == 3 else "sequence"
+    return Dataset(name=slug, title=slug, description="", X=X, y=rng.integers(0, classes, samples),
+                   task="classification", classes=[str(i) for i in range(classes)], kind=kind)
 
 
 def engine_loop(slug, data, batch, streaming):
@@ -157,10 +177,7 @@ def main() -> None:
     results = {}
     for name, (slug, make, shape, batch) in WORKLOADS.items():
         samples = (batch * (12 if args.quick else 60))
-        rng = np.random.default_rng(0)
-        data = Dataset(name=slug, title=slug, description="", X=rng.random((samples, *shape), dtype=np.float32),
-                       y=rng.integers(0, 10, samples), task="classification", classes=[str(i) for i in range(10)],
-                       kind="image" if len(shape) == 3 else "sequence")
+        data = random_data(slug, shape, samples)
         engine_loop(slug, data, batch, True)  # warm-up: first calls of each kernel
         hand_loop(make, data, batch)
         runs = {"engine": [], "quiet": [], "hand": [], "loader": []}
@@ -176,7 +193,7 @@ def main() -> None:
                          "cpu_time": {"samples_per_cpu_s": {k: round(v, 1) for k, v in cpu.items()}, **ratios(cpu)},
                          "rounds": rounds, "samples": samples, "threads": args.threads}
         r, c, lo_hi = results[name], results[name]["cpu_time"], results[name]["round_range"]
-        print(f"{name:<24} engine {median['engine']:6.0f}/s  hand {median['hand']:6.0f}/s  "
+        print(f"{name:<26} engine {median['engine']:6.0f}/s  hand {median['hand']:6.0f}/s  "
               f"loader {median['loader']:6.0f}/s  engine/hand {r['engine_vs_hand']:.3f} "
               f"({lo_hi['engine_vs_hand'][0]:.2f}-{lo_hi['engine_vs_hand'][1]:.2f})  "
               f"engine/loader {r['engine_vs_loader']:.3f} "

@@ -50,6 +50,18 @@ class NodeOut(Schema):
     output_shape: list[int] | None
     dtype: str | None
     params: int | None
+    layout: str | None = None  # the names of the axes, one letter each: "CHW", "CL", "TF", "F", "T", "C"
+
+
+class FixOut(Schema):
+    """A one-click fix for the error or warning with this code on this node: insert a layer before it."""
+
+    code: str
+    node: str
+    kind: str  # "insert"
+    type: str
+    params: dict[str, Any] = {}
+    before: str
 
 
 class MemoryOut(Schema):
@@ -64,6 +76,8 @@ class MemoryOut(Schema):
 class AnalysisOut(Schema):
     valid: bool
     errors: list[ErrorOut]
+    warnings: list[ErrorOut] = []
+    fixes: list[FixOut] = []
     nodes: dict[str, NodeOut]
     total_params: int
     input_shape: list[int] | None

@@ -1,6 +1,7 @@
 """Command line: python -m builder.graph validate|summary|export FILE.json
 
-An invalid graph exits with status 1 and prints each error on its own line, naming the node. The limits come
+An invalid graph exits with status 1 and prints each error on its own line, naming the node; warnings (a
+graph that runs, but likely not as meant) are printed the same way and leave the status 0. The limits come
 from GRAPH_MAX_NODES, GRAPH_MAX_EDGES, GRAPH_MAX_PARAMS and GRAPH_MAX_BYTES, as for the server.
 """
 
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 
 from . import Limits, analyze, generate_source, parse_json
+from .layers import show_layout
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     doc, errors = parse_json(text)
     analysis = analyze(doc, limits) if not errors else None
     errors = errors or analysis.errors
+    for warning in analysis.warnings if analysis else ():
+        print(f"warning: {warning.message}", file=sys.stderr)
     if errors:
         for error in errors:
             print(f"error: {error.message}", file=sys.stderr)
@@ -55,12 +59,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _print_table(analysis) -> None:
-    rows = [(node_id, analysis.graph.nodes[node_id].type, str(list(s.shape)), f"{s.params:,}")
+    rows = [(node_id, analysis.graph.nodes[node_id].type, str(list(s.shape)), show_layout(s.layout), f"{s.params:,}")
             for node_id, s in ((n, analysis.shapes[n]) for n in analysis.order)]
-    rows.insert(0, ("node", "type", "output shape", "params"))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    rows.insert(0, ("node", "type", "output shape", "layout", "params"))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for row in rows:
-        print("  ".join(cell.ljust(w) if i < 3 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))))
+        print("  ".join(cell.ljust(w) if i < 4 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))))
     print(f"total parameters: {analysis.total_params:,}")
 
 

@@ -29,6 +29,12 @@ class ErrorCode(StrEnum):
     NO_OUTPUT = "no_output"
     MULTIPLE_OUTPUTS = "multiple_outputs"
     SHAPE = "shape"
+    LAYOUT = "layout"  # a layer given the wrong axes: a C×L layer fed a T×F sequence
+    DENSE_MULTI_AXIS = "dense_multi_axis"  # a warning: a Dense on several axes acts on the last one only
+
+
+# Codes that are warnings: the graph runs, but likely not as meant.
+WARNING_CODES = frozenset({ErrorCode.DENSE_MULTI_AXIS})
 
 
 # Errors that mean a document is not a graph at all (the editor refuses to open it), rather than a graph

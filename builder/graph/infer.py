@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import torch
 
-from .layers import LAYERS, Shape, format_shape
+from .layers import BY_RANK, LAYERS, Shape, format_shape, show_layout
 
 PROBE_BATCH = 2  # BatchNorm refuses a batch of one while training
 
@@ -27,6 +27,7 @@ class NodeShape:
     shape: Shape
     dtype: str  # "float32" or "int64"
     params: int
+    layout: str | None = None  # the names of the axes, one letter each: "CHW", "CL", "TF", "F", "T", "C"
 
 
 def freeze(params: dict) -> tuple:
@@ -75,6 +76,39 @@ def infer_node(layer_type: str, frozen_params: tuple, shapes: tuple[Shape, ...],
         raise InferenceError("changes the batch size")
     count = sum(p.numel() for p in module.parameters()) if module is not None else 0
     return NodeShape(tuple(out.shape[1:]), str(out.dtype).removeprefix("torch."), count)
+
+
+def input_layout(params: dict) -> str | None:
+    """The Input's layout: the one it names, or by its rank and dtype (token ids are T)."""
+    if params.get("layout", "auto") != "auto":
+        return params["layout"]
+    if params["dtype"] == "int64" and len(params["shape"]) == 1:
+        return "T"
+    return BY_RANK.get(len(params["shape"]))
+
+
+def layout_problem(layer_type: str, layout: str | None) -> str | None:
+    """Why a layer refuses its first input's layout (a C×L layer given T×F, ...), or None."""
+    needs = [n for n in LAYERS[layer_type].needs if layout and len(n) == len(layout)]
+    if not needs or layout in needs:
+        return None
+    return f"expects {' or '.join(map(show_layout, needs))}, got {show_layout(layout)}"
+
+
+def infer_layout(layer_type: str, params: dict, layouts: list[str | None], shapes: list[Shape],
+                 out: Shape) -> str | None:
+    """The output's layout, as the registry declares it for this layer."""
+    spec = LAYERS[layer_type]
+    if layer_type == "Input":
+        return input_layout(params)
+    if isinstance(spec.layout, str):
+        return spec.layout
+    if spec.layout is not None:
+        return spec.layout(params, layouts, shapes, out)
+    first = layouts[0] if layouts else None
+    if first and len(first) == len(out):
+        return first
+    return BY_RANK.get(len(out))
 
 
 def warm_up() -> None:

@@ -107,6 +107,14 @@ class LayerSpec:
     build: Callable[[dict, list[Shape]], Call] | None = None
     forward: Callable[[str, list[str], dict, list[Shape]], str] = call_module
     check: Callable[[dict, list[Shape]], str | None] | None = None  # problems PyTorch words poorly
+    # Layouts (names of the axes, one letter each: "CHW", "CL", "TF", "F", "T", "C"). `needs`: the layouts
+    # the first input may have, checked at their rank ("CL" refuses a T×F input, not a vector). `layout`: the
+    # output's layout, a fixed one or computed from (params, input layouts, input shapes, output shape);
+    # None keeps the first input's layout (or names the axes by rank when the rank changes).
+    needs: tuple[str, ...] = ()
+    prefers: str = ""  # what an Input of layout "auto" becomes when this layer reads it first (without `needs`)
+    layout_param: bool = False  # its forward reads the input's layout (params[INPUT_LAYOUT]), e.g. GlobalAvgPool
+    layout: str | Callable[[dict, list[str | None], list[Shape], Shape], str | None] | None = None
 
     @property
     def display_name(self) -> str:
@@ -123,6 +131,7 @@ class LayerSpec:
             "description": self.description,
             "inputs": {"min": self.min_inputs, "max": self.max_inputs},
             "input_shape": self.rank_hint or "any",
+            "input_layouts": list(self.needs),
             "params": [p.describe() for p in self.params],
         }
 
@@ -144,6 +153,74 @@ def _each(value: int | tuple[int, ...], dims: int) -> tuple[int, ...]:
 def _dims_source(dims: tuple[int, ...]) -> str:
     """PyTorch dimensions as a person writes them in `dim=`: `1` or `(2, 3)`."""
     return str(dims[0]) if len(dims) == 1 else str(tuple(dims))
+
+
+# --- layouts: the names of each sample's axes ---------------------------------------------------------------
+
+LAYOUTS = ("CHW", "CL", "TF", "F", "T")  # the Input's choices; "C" (channels without positions) also occurs
+BY_RANK = {1: "F", 2: "TF", 3: "CHW"}  # how axes are named when nothing says otherwise
+SWAPPED = {"LC": "TF", "FT": "CL"}  # C×L with its axes swapped is a sequence of vectors, and back
+
+
+def show_layout(layout: str | None) -> str:
+    """A layout as people write it: "CHW" is C×H×W."""
+    return "×".join(layout) if layout else "?"
+
+
+def _by_rank(rank: int) -> str | None:
+    return BY_RANK.get(rank)
+
+
+def _keep_leading(p: dict, layouts: list[str | None], shapes: list[Shape], out: Shape) -> str | None:
+    """Linear: the last axis becomes features, the others stay."""
+    layout = layouts[0]
+    if len(out) == 1:
+        return "F"
+    return layout if layout and len(layout) == len(out) else _by_rank(len(out))
+
+
+def _pool_positions(p: dict, layouts: list[str | None], shapes: list[Shape], out: Shape) -> str | None:
+    """Pooling over every position keeps the channels (C×H×W, C×L) or the features (T×F)."""
+    return "F" if layouts[0] == "TF" else "C"
+
+
+def _drop_axes(p: dict, layouts: list[str | None], shapes: list[Shape], out: Shape) -> str | None:
+    """Mean, Sum, Select: the reduced axes lose their names (unless kept with keepdim)."""
+    layout = layouts[0]
+    if not layout or len(layout) != len(shapes[0]) or p.get("keepdim"):
+        return layout if layout and len(layout) == len(out) else _by_rank(len(out))
+    axes = p["dim"] if isinstance(p["dim"], (list, tuple)) else [p["dim"]]
+    gone = {a % len(layout) for a in axes}
+    return "".join(c for i, c in enumerate(layout) if i not in gone) or None
+
+
+def _reorder(p: dict, layouts: list[str | None], shapes: list[Shape], out: Shape) -> str | None:
+    """Permute and Transpose move the names with the axes; C×L swapped is T×F and back."""
+    layout = layouts[0]
+    if not layout or len(layout) != len(out):
+        return _by_rank(len(out))
+    if "dims" in p:
+        order = [a % len(layout) for a in p["dims"]]
+    else:
+        order = list(range(len(layout)))
+        a, b = p["dim0"] % len(layout), p["dim1"] % len(layout)
+        order[a], order[b] = order[b], order[a]
+    moved = "".join(layout[i] for i in order)
+    return SWAPPED.get(moved, moved)
+
+
+def _reshape_layout(p: dict, layouts: list[str | None], shapes: list[Shape], out: Shape) -> str | None:
+    """Reshape keeps channels (or time) first when the first axis keeps its size: C×H×W to C×L and back."""
+    layout = layouts[0]
+    if len(out) == 1:
+        return "F"
+    if layout and layout[0] in "CT" and len(out) in (2, 3) and out[0] == shapes[0][0]:
+        return {("C", 2): "CL", ("C", 3): "CHW", ("T", 2): "TF"}.get((layout[0], len(out)), _by_rank(len(out)))
+    return _by_rank(len(out))
+
+
+def _recurrent_layout(p: dict, layouts: list[str | None], shapes: list[Shape], out: Shape) -> str | None:
+    return "TF" if p["output"] == "sequence" else "F"
 
 
 # --- parameters shared by families of layers --------------------------------------------------------------
@@ -231,8 +308,12 @@ def _check_pool_padding(p: dict, shapes: list[Shape]) -> str | None:
 
 
 def _check_same_shapes(p: dict, shapes: list[Shape]) -> str | None:
-    if len(set(shapes)) > 1:
-        return "inputs must have the same shape, got " + " and ".join(format_shape(s) for s in shapes)
+    # As in PyTorch, axes of size 1 stretch (a squeeze-excitation gate C×1×1 scales a C×H×W map).
+    try:
+        torch.broadcast_shapes(*shapes)
+    except RuntimeError:
+        return "inputs must have the same shape, or axes of size 1 where they differ, got " + \
+            " and ".join(format_shape(s) for s in shapes)
     return None
 
 
@@ -388,6 +469,8 @@ def _select(module: str, inputs: list[str], p: dict, shapes: list[Shape]) -> str
 # --- one factory per family -------------------------------------------------------------------------------
 
 SPATIAL = {1: "C×L", 2: "C×H×W"}
+SPATIAL_LAYOUT = {1: "CL", 2: "CHW"}
+INPUT_LAYOUT = "input_layout"  # set by the analysis on a layer whose forward depends on its input's layout
 MANY_AXES = "T×F, C×L or C×H×W"  # Mean, Sum and Select keep at least one axis of each sample
 
 
@@ -399,7 +482,7 @@ def _conv(cls: type, description: str) -> LayerSpec:
     dims = _spatial_dims(cls)
     params = _conv_params(dims, transposed=cls.__name__.startswith("ConvTranspose"))
     return LayerSpec(cls.__name__, "Convolution", description, params, ranks=(dims + 1,), rank_hint=SPATIAL[dims],
-                     check=_check_conv,
+                     check=_check_conv, needs=(SPATIAL_LAYOUT[dims],),
                      build=lambda p, s: Call(cls, (s[0][0], p["out_channels"]),
                                              {k: v for k, v in p.items() if k != "out_channels"}))
 
@@ -407,7 +490,7 @@ def _conv(cls: type, description: str) -> LayerSpec:
 def _pool(cls: type, description: str) -> LayerSpec:
     dims = _spatial_dims(cls)
     return LayerSpec(cls.__name__, "Pooling", description, _pool_params(dims), ranks=(dims + 1,),
-                     rank_hint=SPATIAL[dims], check=_check_pool_padding,
+                     rank_hint=SPATIAL[dims], check=_check_pool_padding, needs=(SPATIAL_LAYOUT[dims],),
                      build=lambda p, s: Call(cls, (p["kernel_size"],),
                                              {"stride": p["stride"], "padding": p["padding"]}))
 
@@ -417,13 +500,16 @@ def _adaptive_pool(cls: type, description: str) -> LayerSpec:
     return LayerSpec(cls.__name__, "Pooling", description,
                      (size_param("output_size", 1, "Size of the output; the input is split into this many "
                                                    "windows along each dimension.", dims),),
-                     ranks=(dims + 1,), rank_hint=SPATIAL[dims], build=lambda p, s: Call(cls, (p["output_size"],)))
+                     ranks=(dims + 1,), rank_hint=SPATIAL[dims], needs=(SPATIAL_LAYOUT[dims],),
+                     build=lambda p, s: Call(cls, (p["output_size"],)))
 
 
 def _global_pool(name: str, method: str, description: str) -> LayerSpec:
-    return LayerSpec(name, "Pooling", description, ranks=(2, 3), rank_hint="C×L or C×H×W",
+    return LayerSpec(name, "Pooling", description, ranks=(2, 3), rank_hint="C×H×W, C×L or T×F",
+                     layout=_pool_positions, layout_param=True, prefers="CL",
                      forward=lambda module, inputs, p, shapes:
-                     _reduction(inputs[0], method, tuple(range(2, len(shapes[0]) + 1))))
+                     _reduction(inputs[0], method, (1,) if p.get(INPUT_LAYOUT) == "TF" else
+                                tuple(range(2, len(shapes[0]) + 1))))
 
 
 def _reduce(name: str, method: str, description: str) -> LayerSpec:
@@ -431,12 +517,13 @@ def _reduce(name: str, method: str, description: str) -> LayerSpec:
                      (_axes_param("dim", [0], "Axes to reduce: 0 is the first after the batch (channels, time or "
                                               "features), -1 the last."),
                       bool_param("keepdim", False, "Keep each reduced axis, with size 1.")),
-                     ranks=(2, 3), rank_hint=MANY_AXES, check=_check_axes,
+                     ranks=(2, 3), rank_hint=MANY_AXES, check=_check_axes, layout=_drop_axes,
                      forward=lambda module, inputs, p, shapes:
                      _reduction(inputs[0], method, tuple(map(torch_dim, p["dim"])), p["keepdim"]))
 
 
-def _channel_norm(cls: type, description: str, ranks: tuple[int, ...], hint: str) -> LayerSpec:
+def _channel_norm(cls: type, description: str, ranks: tuple[int, ...], hint: str,
+                  needs: tuple[str, ...] = ()) -> LayerSpec:
     defaults = _torch_defaults(cls)  # BatchNorm learns a scale and keeps running statistics; InstanceNorm not
     return LayerSpec(
         cls.__name__, "Normalization", description,
@@ -446,14 +533,15 @@ def _channel_norm(cls: type, description: str, ranks: tuple[int, ...], hint: str
          bool_param("track_running_stats", defaults["track_running_stats"],
                     "Keep running averages of the statistics for evaluation; otherwise evaluation uses "
                     "the statistics of what it is given.")),
-        ranks=ranks, rank_hint=hint,
+        ranks=ranks, rank_hint=hint, needs=needs,
         build=lambda p, s: Call(cls, (s[0][0],), p))
 
 
 def _dropout(cls: type, description: str, ranks: tuple[int, ...] | None = None, hint: str = "") -> LayerSpec:
     return LayerSpec(cls.__name__, "Regularization", description,
                      (float_param("p", 0.5, "Probability of zeroing each value.", 0.0, 0.99),),
-                     ranks=ranks, rank_hint=hint, build=lambda p, s: Call(cls, (), {"p": p["p"]}))
+                     ranks=ranks, rank_hint=hint, needs=(hint.replace("×", ""),) if hint else (),
+                     build=lambda p, s: Call(cls, (), {"p": p["p"]}))
 
 
 def _activation(cls: type, description: str, *params: Param,
@@ -471,7 +559,7 @@ def _softmax(cls: type, description: str) -> LayerSpec:
 
 def _transformer(cls: type, description: str, inputs: int) -> LayerSpec:
     return LayerSpec(cls.__name__, "Attention", description, _transformer_params(), min_inputs=inputs,
-                     max_inputs=inputs, ranks=(2,), rank_hint="T×F", check=_check_heads,
+                     max_inputs=inputs, ranks=(2,), rank_hint="T×F", check=_check_heads, needs=("TF",), layout="TF",
                      build=lambda p, s: Call(cls, (s[0][-1], p["nhead"]),
                                              {"dim_feedforward": p["dim_feedforward"], "dropout": p["dropout"],
                                               "activation": p["activation"], "batch_first": True,
@@ -489,7 +577,8 @@ def _learned_sequence(cls: type, description: str, default_init: str,
     return LayerSpec(cls.__name__, "Attention", description,
                      (choice_param("init", default_init, "Start from zeros, or from small random values "
                                                          "(normal, std 0.02) as ViT does.", ("zeros", "normal")),),
-                     ranks=(2,), rank_hint="T×F", build=lambda p, s: Call(cls, args(s[0]), {"init": p["init"]}))
+                     ranks=(2,), rank_hint="T×F", needs=("TF",), layout="TF",
+                     build=lambda p, s: Call(cls, args(s[0]), {"init": p["init"]}))
 
 
 LAYERS: dict[str, LayerSpec] = {}
@@ -506,14 +595,17 @@ _register(
         (Param("shape", "shape", [1, 28, 28], "Image C×H×W, sequence T×F, vector F, or token ids T.",
                minimum=1, maximum=65536, required=True),
          choice_param("dtype", "float32", "float32 for measurements and pixels; int64 for token ids "
-                                          "fed to an Embedding.", ("float32", "int64"))),
+                                          "fed to an Embedding.", ("float32", "int64")),
+         choice_param("layout", "auto", "Names of the axes: CHW image, CL channels along a length, TF sequence "
+                                        "of feature vectors, F vector, T token ids; auto: CHW for 3 axes, TF for "
+                                        "2, T for int64 ids, F otherwise.", ("auto", *LAYOUTS))),
         min_inputs=0, max_inputs=0,
         forward=lambda module, inputs, p, shapes: inputs[0]),
     LayerSpec(
         "Linear", "Core", "Fully connected layer: every output is a weighted sum of every input feature.",
         (int_param("out_features", 128, "Number of output units.", maximum=1_000_000),
          bool_param("bias", True, "Learn an additive bias per unit.")),
-        label="Dense",
+        label="Dense", layout=_keep_leading,
         build=lambda p, s: Call(nn.Linear, (s[0][-1], p["out_features"]), {"bias": p["bias"]})),
     LayerSpec("Identity", "Core", "Passes its input on unchanged (a placeholder, or a named point in the graph).",
               passes_tokens=True, build=lambda p, s: Call(nn.Identity)),
@@ -529,9 +621,9 @@ _register(
     _adaptive_pool(nn.AdaptiveAvgPool2d, "Averages an image down to a fixed size, whatever its input size."),
     _adaptive_pool(nn.AdaptiveMaxPool1d, "Max-pools a sequence down to a fixed length, whatever its input length."),
     _adaptive_pool(nn.AdaptiveMaxPool2d, "Max-pools an image down to a fixed size, whatever its input size."),
-    _global_pool("GlobalAvgPool", "mean", "Averages each channel over all positions: C×H×W or C×L becomes C."),
-    _global_pool("GlobalMaxPool", "amax", "Keeps each channel's largest value over all positions: C×H×W or C×L "
-                                          "becomes C."),
+    _global_pool("GlobalAvgPool", "mean", "Averages over all positions: C×H×W or C×L becomes C, T×F becomes F."),
+    _global_pool("GlobalMaxPool", "amax", "Keeps the largest value over all positions: C×H×W or C×L becomes C, "
+                                          "T×F becomes F."),
     LayerSpec("Upsample", "Pooling", "Enlarges a sequence (C×L) or an image (C×H×W) by repeating or "
                                      "interpolating values.",
               (float_param("scale_factor", 2.0, "How many times larger each spatial dimension gets.", 0.0, 64.0,
@@ -540,27 +632,27 @@ _register(
                                                "(C×H×W) interpolate.", ("nearest", "linear", "bilinear", "bicubic")),
                bool_param("align_corners", False, "Interpolating modes: align the corner values of input and "
                                                   "output instead of their edges.")),
-              ranks=(2, 3), rank_hint="C×L or C×H×W", check=_check_upsample,
+              ranks=(2, 3), rank_hint="C×L or C×H×W", check=_check_upsample, needs=("CL", "CHW"),
               build=lambda p, s: Call(nn.Upsample, (), p if p["mode"] != "nearest" else
                                       {"scale_factor": p["scale_factor"]})),
     LayerSpec("Flatten", "Reshape", "Flattens each sample into one vector of features.",
-              passes_tokens=True, build=lambda p, s: Call(nn.Flatten)),
+              passes_tokens=True, layout="F", build=lambda p, s: Call(nn.Flatten)),
     LayerSpec("Reshape", "Reshape", "Gives each sample a new shape with the same number of values.",
               (Param("shape", "shape", [-1], "The new shape without the batch dimension; -1 infers one size.",
                      minimum=1, maximum=1_000_000, allow_minus_one=True, required=True),),
-              passes_tokens=True, check=_check_reshape,
+              passes_tokens=True, check=_check_reshape, layout=_reshape_layout,
               forward=lambda module, inputs, p, shapes:
               f"{inputs[0]}.reshape({inputs[0]}.shape[0], {', '.join(map(str, p['shape']))})"),
     LayerSpec("Permute", "Reshape", "Reorders the axes of each sample, e.g. C×L to L×C with dims [1, 0].",
               (_axes_param("dims", [1, 0], "Every axis of the input in its new order (0 is the first after the "
                                            "batch)."),),
-              ranks=(2, 3), rank_hint="T×F or C×H×W", passes_tokens=True, check=_check_axes,
+              ranks=(2, 3), rank_hint="T×F or C×H×W", passes_tokens=True, check=_check_axes, layout=_reorder,
               forward=lambda module, inputs, p, shapes:
               f"{inputs[0]}.permute(0, {', '.join(str(a % len(shapes[0]) + 1) for a in p['dims'])})"),
     LayerSpec("Transpose", "Reshape", "Swaps two axes of each sample, e.g. T×F to F×T.",
               (_dim_param("dim0", 0, "One axis to swap (0 is the first after the batch)."),
                _dim_param("dim1", 1, "The other axis to swap.")),
-              ranks=(2, 3), rank_hint="T×F or C×H×W", passes_tokens=True, check=_check_dims,
+              ranks=(2, 3), rank_hint="T×F or C×H×W", passes_tokens=True, check=_check_dims, layout=_reorder,
               forward=lambda module, inputs, p, shapes:
               f"{inputs[0]}.transpose({torch_dim(p['dim0'])}, {torch_dim(p['dim1'])})"),
     _reduce("Mean", "mean", "Averages over the chosen axes, e.g. over time: T×F becomes F."),
@@ -570,15 +662,19 @@ _register(
               (_dim_param("dim", 0, "Axis to take from (0 is the first after the batch: time in T×F)."),
                int_param("index", 0, "Position along that axis; negative counts from the end (-1: the last).",
                          minimum=-65536, maximum=65535)),
-              ranks=(2, 3), rank_hint=MANY_AXES, passes_tokens=True, check=_check_select, forward=_select),
+              ranks=(2, 3), rank_hint=MANY_AXES, passes_tokens=True, check=_check_select, forward=_select,
+              layout=_drop_axes),
     _dropout(nn.Dropout, "Zeroes random inputs while training, to reduce overfitting."),
     _dropout(nn.Dropout1d, "Zeroes whole random channels of a sequence (C×L) while training.", (2,), "C×L"),
     _dropout(nn.Dropout2d, "Zeroes whole random channels of an image (C×H×W) while training.", (3,), "C×H×W"),
     _dropout(nn.AlphaDropout, "Dropout that keeps the mean and variance, for SELU networks."),
-    _channel_norm(nn.BatchNorm1d, "Normalizes each feature (F or C×L) over the batch.", (1, 2), "F or C×L"),
-    _channel_norm(nn.BatchNorm2d, "Normalizes each channel of an image over the batch.", (3,), "C×H×W"),
-    _channel_norm(nn.InstanceNorm1d, "Normalizes each channel of each sequence (C×L) on its own.", (2,), "C×L"),
-    _channel_norm(nn.InstanceNorm2d, "Normalizes each channel of each image (C×H×W) on its own.", (3,), "C×H×W"),
+    _channel_norm(nn.BatchNorm1d, "Normalizes each feature (F or C×L) over the batch.", (1, 2), "F or C×L",
+                  ("CL",)),
+    _channel_norm(nn.BatchNorm2d, "Normalizes each channel of an image over the batch.", (3,), "C×H×W", ("CHW",)),
+    _channel_norm(nn.InstanceNorm1d, "Normalizes each channel of each sequence (C×L) on its own.", (2,), "C×L",
+                  ("CL",)),
+    _channel_norm(nn.InstanceNorm2d, "Normalizes each channel of each image (C×H×W) on its own.", (3,), "C×H×W",
+                  ("CHW",)),
     LayerSpec("LayerNorm", "Normalization", "Normalizes the last dimension of each sample.",
               (_eps_param(),),
               build=lambda p, s: Call(nn.LayerNorm, (s[0][-1],), {"eps": p["eps"]})),
@@ -631,26 +727,30 @@ _register(
                int_param("embedding_dim", 64, "Length of each token's vector.", maximum=16384),
                int_param("padding_idx", None, "Token id whose vector stays zero (optional).", minimum=0,
                          maximum=1_000_000, nullable=True)),
-              ranks=(1,), rank_hint="T (token ids)", takes_tokens=True,
+              ranks=(1,), rank_hint="T (token ids)", takes_tokens=True, layout="TF",
               build=lambda p, s: Call(nn.Embedding, (p["num_embeddings"], p["embedding_dim"]),
                                       {"padding_idx": p["padding_idx"]})),
     LayerSpec("LSTM", "Recurrent", "Long short-term memory over a sequence (T×F).",
-              _recurrent_params(), ranks=(2,), rank_hint="T×F", build=_build_recurrent(nn.LSTM),
+              _recurrent_params(), ranks=(2,), rank_hint="T×F", needs=("TF",),
+              layout=_recurrent_layout, build=_build_recurrent(nn.LSTM),
               forward=_forward_recurrent(True)),
     LayerSpec("GRU", "Recurrent", "Gated recurrent unit over a sequence (T×F).",
-              _recurrent_params(), ranks=(2,), rank_hint="T×F", build=_build_recurrent(nn.GRU),
+              _recurrent_params(), ranks=(2,), rank_hint="T×F", needs=("TF",),
+              layout=_recurrent_layout, build=_build_recurrent(nn.GRU),
               forward=_forward_recurrent(False)),
     LayerSpec("RNN", "Recurrent", "Plain (Elman) recurrent layer over a sequence (T×F).",
               _recurrent_params((choice_param("nonlinearity", "tanh", "Activation inside the cell.",
                                               ("tanh", "relu")),)),
-              ranks=(2,), rank_hint="T×F", build=_build_recurrent(nn.RNN), forward=_forward_recurrent(False)),
+              ranks=(2,), rank_hint="T×F", needs=("TF",), layout=_recurrent_layout,
+              build=_build_recurrent(nn.RNN), forward=_forward_recurrent(False)),
     LayerSpec("MultiheadAttention", "Attention",
               "Attention over sequences (T×E): one input attends to itself; two are the query and what it attends "
               "to; three are query, key and value.",
               (int_param("num_heads", 4, "Attention heads; must divide the query's features.", maximum=256),
                float_param("dropout", 0.0, "Dropout on the attention weights while training.", 0.0, 0.99),
                bool_param("bias", True, "Learn biases in the input and output projections.")),
-              max_inputs=3, ranks=(2,), rank_hint="T×E", check=_check_heads, build=_build_attention,
+              max_inputs=3, ranks=(2,), rank_hint="T×E", check=_check_heads, needs=("TF",), layout="TF",
+              build=_build_attention,
               forward=_forward_attention),
     _transformer(nn.TransformerEncoderLayer, "Self-attention and a feed-forward block over a sequence (T×F); "
                                              "keeps the shape.", inputs=1),

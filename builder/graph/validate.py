@@ -9,13 +9,13 @@ does not bury the graph in follow-on errors.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
 from .errors import ErrorCode, GraphError
-from .infer import InferenceError, NodeShape, freeze, infer_node
-from .layers import LAYERS, LayerSpec, format_shape
+from .infer import InferenceError, NodeShape, freeze, infer_layout, infer_node, layout_problem
+from .layers import INPUT_LAYOUT, LAYERS, LayerSpec, format_shape, show_layout
 from .limits import LIMIT_CODES, Limits, check_size, over_limit
 from .params import ParamError
 from .schema import MESSAGE_MAX_LENGTH, Graph, check_structure, clip, field_id, quote
@@ -34,6 +34,8 @@ class Analysis:
     limits: Limits
     graph: Graph | None = None
     errors: list[GraphError] = field(default_factory=list)
+    warnings: list[GraphError] = field(default_factory=list)  # the graph runs, but likely not as meant
+    fixes: list[dict] = field(default_factory=list)  # one-click fixes: {"code", "node", "kind", "type", ...}
     order: list[str] = field(default_factory=list)  # topological order of the nodes that have shapes
     inputs: dict[str, list[str]] = field(default_factory=dict)  # node -> source nodes, in port order
     params: dict[str, dict] = field(default_factory=dict)  # checked parameters, defaults filled in
@@ -70,11 +72,14 @@ class Analysis:
             nodes[node_id] = {"type": node.type,
                               "output_shape": list(shape.shape) if shape else None,
                               "dtype": shape.dtype if shape else None,
-                              "params": shape.params if shape else None}
+                              "params": shape.params if shape else None,
+                              "layout": shape.layout if shape else None}
         output = self.shapes.get(self.output_node) if self.output_node else None
         source = self.shapes.get(self.input_node) if self.input_node else None
         return {"valid": self.valid,
                 "errors": [e.as_dict() for e in self.errors],
+                "warnings": [e.as_dict() for e in self.warnings],
+                "fixes": list(self.fixes),
                 "nodes": nodes,
                 "total_params": self.total_params,
                 "input_shape": list(source.shape) if source else None,
@@ -271,7 +276,7 @@ def analyze(doc: Any, limits: Limits) -> Analysis:
     result.input_node = sources[0] if sources else None
     result.output_node = sinks[0] if len(sinks) == 1 else None
 
-    _infer_shapes(graph, result, broken, order)
+    _infer_shapes(graph, result, broken, order, _auto_layout(graph, result, succ))
     if result.shapes:
         largest = max(result.shapes, key=lambda n: result.shapes[n].params)  # the first, on a tie
         detail = f". The largest layer is {_name(graph, largest)} with {result.shapes[largest].params:,}"
@@ -281,8 +286,34 @@ def analyze(doc: Any, limits: Limits) -> Analysis:
     return result
 
 
-def _infer_shapes(graph: Graph, result: Analysis, broken: set[str], order: list[str]) -> None:
-    """Infer shapes in topological order, skipping nodes that are broken or fed by one."""
+def _auto_layout(graph: Graph, result: Analysis, succ: dict[str, list[str]]) -> str | None:
+    """What an Input of layout "auto" with two axes is: C×L or T×F, as the first layer that cares reads it
+    (through layers that keep the layout: activations, dropout, ...); T×F, a sequence, when none does."""
+    node_id = result.input_node
+    params = result.params.get(node_id) if node_id else None
+    if not params or params.get("layout", "auto") != "auto" or len(params.get("shape", ())) != 2:
+        return None
+    seen, queue = {node_id}, list(succ.get(node_id, ()))
+    while queue:
+        current = queue.pop(0)
+        if current in seen:
+            continue
+        seen.add(current)
+        spec = LAYERS.get(graph.nodes[current].type)
+        if spec is None:
+            continue
+        wants = [layout for layout in (*spec.needs, spec.prefers) if len(layout) == 2]
+        if wants:
+            return wants[0]
+        if spec.layout is None:
+            queue.extend(succ[current])
+    return "TF"
+
+
+def _infer_shapes(graph: Graph, result: Analysis, broken: set[str], order: list[str],
+                  auto_layout: str | None = None) -> None:
+    """Infer shapes and layouts in topological order, skipping nodes that are broken or fed by one."""
+    warned: set[str] = set()  # nodes below a Dense warning: one forgotten Flatten is one warning, not one a Dense
     for node_id in order:
         sources = result.inputs[node_id]
         if node_id in broken or any(s not in result.shapes for s in sources):
@@ -290,9 +321,29 @@ def _infer_shapes(graph: Graph, result: Analysis, broken: set[str], order: list[
         node = graph.nodes[node_id]
         shapes = tuple(result.shapes[s].shape for s in sources)
         dtypes = tuple(result.shapes[s].dtype for s in sources)
+        layouts = [result.shapes[s].layout for s in sources]
+        spec = LAYERS[node.type]
+        if node.type == "Input" and (problem := _input_layout_problem(result.params[node_id])):
+            result.errors.append(GraphError(f"{_name(graph, node_id)}: {problem}", node=node_id, param="layout",
+                                            code=ErrorCode.LAYOUT))
+            continue
+        if layouts and (problem := layout_problem(node.type, layouts[0])):
+            _layout_error(graph, result, node_id, sources[0], layouts[0], problem)
+            layouts[0] = next(n for n in spec.needs if len(n) == len(layouts[0]))  # as if fixed: no cascade
+        if spec.layout_param:
+            result.params[node_id] = {**result.params[node_id], INPUT_LAYOUT: layouts[0]}
         try:
-            result.shapes[node_id] = infer_node(node.type, freeze(result.params[node_id]), shapes, dtypes)
+            shape = infer_node(node.type, freeze(result.params[node_id]), shapes, dtypes)
+            layout = infer_layout(node.type, result.params[node_id], layouts, list(shapes), shape.shape)
+            if node.type == "Input" and auto_layout:
+                layout = auto_layout
+            result.shapes[node_id] = replace(shape, layout=layout)
             result.order.append(node_id)
+            if any(s in warned for s in sources):
+                warned.add(node_id)
+            elif node.type == "Linear" and len(shapes[0]) > 1 and layouts[0] != "TF":
+                _dense_warning(graph, result, node_id, shapes[0], layouts[0], shape.shape)
+                warned.add(node_id)
         except InferenceError as exc:
             got = " and ".join(f"{format_shape(s)} from {quote(src)}"
                                for s, src in zip(shapes[:LISTED_IDS], sources[:LISTED_IDS]))
@@ -300,3 +351,34 @@ def _infer_shapes(graph: Graph, result: Analysis, broken: set[str], order: list[
                 got += f" and {len(sources) - LISTED_IDS:,} more"
             result.errors.append(GraphError(f"{_name(graph, node_id)} with input {got}: {exc}",
                                             node=node_id, code=ErrorCode.SHAPE))
+
+
+def _input_layout_problem(params: dict) -> str | None:
+    layout, shape = params.get("layout", "auto"), params["shape"]
+    if layout == "auto" or len(layout) == len(shape):
+        return None
+    return (f"layout {show_layout(layout)} names {len(layout)} axes, but the shape {format_shape(shape)} "
+            f"has {len(shape)}")
+
+
+def _layout_error(graph: Graph, result: Analysis, node_id: str, source: str, layout: str, problem: str) -> None:
+    """A layer given the wrong axes (a C×L layer fed T×F): an error, fixed by swapping the two axes."""
+    swappable = {layout, *LAYERS[graph.nodes[node_id].type].needs} >= {"CL", "TF"} and len(layout) == 2
+    hint = "; insert a Permute (dims [1, 0]) before it to swap the axes" if swappable else ""
+    result.errors.append(GraphError(f"{_name(graph, node_id)} with input {show_layout(layout)} from {quote(source)}: "
+                                    f"{problem}{hint}", node=node_id, code=ErrorCode.LAYOUT))
+    if swappable:
+        result.fixes.append({"code": str(ErrorCode.LAYOUT), "node": node_id, "kind": "insert", "type": "Permute",
+                             "params": {"dims": [1, 0]}, "before": node_id})
+
+
+def _dense_warning(graph: Graph, result: Analysis, node_id: str, shape: tuple, layout: str | None,
+                   out: tuple) -> None:
+    """A Dense on several axes works on the last one alone: usually a forgotten Flatten (a T×F sequence is
+    meant to be read step by step, so it is no warning)."""
+    result.warnings.append(GraphError(
+        f"{_name(graph, node_id)} gets {format_shape(shape)} ({show_layout(layout)}) and acts on its last axis "
+        f"only, giving {format_shape(out)}; insert a Flatten before it to use every value",
+        node=node_id, code=ErrorCode.DENSE_MULTI_AXIS))
+    result.fixes.append({"code": str(ErrorCode.DENSE_MULTI_AXIS), "node": node_id, "kind": "insert",
+                         "type": "Flatten", "params": {}, "before": node_id})

@@ -25,7 +25,7 @@ def test_validate_gives_each_nodes_shape_and_parameters(ada, conforms):
     body = conforms(post(ada, "/api/graphs/validate", example("seed_cnn")), "/api/graphs/validate", "post")
     assert body["valid"] and body["errors"] == []
     assert body["nodes"]["conv1"] == {"type": "Conv2d", "output_shape": [32, 26, 26], "dtype": "float32",
-                                      "params": 320}
+                                      "params": 320, "layout": "CHW"}
     assert body["total_params"] == 693_962 and body["output_shape"] == [10]
     assert body["memory"]["batch_size"] == 32
 

@@ -421,3 +421,43 @@ def test_a_save_over_a_newer_version_is_explained_and_loses_nothing(browser, ser
         assert [e for e in errors if "409" not in e] == []
     finally:
         context.close()
+
+
+def test_a_cnn_without_flatten_warns_on_its_dense_and_one_click_inserts_the_flatten(page, user):
+    doc = example("seed_cnn")
+    doc["nodes"] = [n for n in doc["nodes"] if n["id"] != "flat"]
+    doc["edges"] = [e for e in doc["edges"] if "flat" not in (e["source"], e["target"])]
+    doc["edges"].append({"source": "pool1", "target": "fc1"})
+    network = Network.create(user, "No Flatten", doc)
+    log_in(page, user)
+    open_editor(page, network, "3,402")
+
+    # It runs (PyTorch allows a Dense on many axes), so it is a warning in amber, not an error in red.
+    expect(page.get_by_test_id("problem-count")).to_have_text("1 warning")
+    warning = page.get_by_test_id("problems").locator("button.problem")
+    expect(warning).to_have_count(1)
+    expect(warning).to_contain_text("node 'fc1' (Dense) gets [32, 13, 13] (C×H×W)")
+    assert page.evaluate("""() => { const fc = window.netbuilder.cy.getElementById('fc1');
+        return [fc.hasClass('warning'), fc.hasClass('error')]; }""") == [True, False]
+    # Each node shows its layout next to its output shape, and each connection the layout it carries.
+    label = "id => window.netbuilder.cy.getElementById(id).data('shown')"
+    assert page.evaluate(label, "pool1") == "pool1 · MaxPool2d\n[32, 13, 13] C×H×W"
+    assert page.evaluate(label, "fc1") == "fc1 · Dense\n[32, 13, 128] C×H×W · 1,792 params"
+    assert page.evaluate("() => window.netbuilder.cy.getElementById('pool1').edgesTo("
+                         "window.netbuilder.cy.getElementById('fc1')).data('shown')") == "C×H×W"
+    select(page, "fc1")
+    expect(page.get_by_test_id("fact-layout")).to_have_text("C×H×W")
+
+    page.get_by_test_id("fix").click()
+    expect(page.get_by_test_id("problem-count")).to_have_text("No problems")
+    expect(page.get_by_test_id("total-params")).to_have_text("693,962")
+    edges = canvas_state(page)["edges"]
+    assert ["pool1", "flatten_1"] in edges and ["flatten_1", "fc1"] in edges and ["pool1", "fc1"] not in edges
+    assert not page.evaluate("window.netbuilder.cy.getElementById('fc1').hasClass('warning')")
+    assert page.evaluate(label, "flatten_1") == "flatten_1 · Flatten\n[5408] F"
+    expect(page.get_by_test_id("save-status")).to_have_text("Unsaved changes")
+
+    # One undo takes the whole fix back.
+    page.get_by_test_id("undo").click()
+    expect(page.get_by_test_id("problem-count")).to_have_text("1 warning")
+    assert ["pool1", "fc1"] in canvas_state(page)["edges"] and "flatten_1" not in canvas_state(page)["nodes"]

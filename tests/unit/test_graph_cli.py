@@ -15,7 +15,7 @@ import torch
 from builder.graph.__main__ import main
 from builder.graph.examples import FOLDER
 
-from tests.graphs import example
+from tests.graphs import chain, example, graph, node
 
 SEED = str(FOLDER / "seed_cnn.json")
 
@@ -46,7 +46,7 @@ def test_summary_json_gives_every_node_and_the_totals():
     summary = json.loads(result.stdout)
     assert summary["total_params"] == 693_962 and summary["output_shape"] == [10]
     assert summary["nodes"]["pool1"] == {"type": "MaxPool2d", "output_shape": [32, 13, 13], "dtype": "float32",
-                                         "params": 0}
+                                         "params": 0, "layout": "CHW"}
 
 
 def test_summary_prints_a_table_and_validate_says_ok():
@@ -91,3 +91,25 @@ def test_the_limits_come_from_the_environment():
     bad = cli("validate", SEED, env={"GRAPH_MAX_NODES": "lots"})
     assert bad.returncode == 2 and "GRAPH_MAX_NODES must be a positive integer" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_validate_prints_warnings_naming_the_node_and_exits_zero():
+    """A CNN without its Flatten runs (the Dense acts on the last axis only), so it is a warning, not an error."""
+    doc = chain(node("in", "Input", shape=[1, 28, 28]), node("conv", "Conv2d", out_channels=8),
+                node("fc", "Linear", out_features=10))
+    result = cli("validate", "-", stdin=json.dumps(doc))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok: 3 nodes, 350 parameters"
+    [line] = result.stderr.splitlines()
+    assert line.startswith("warning: node 'fc' (Dense) gets [8, 26, 26] (C×H×W)") and "insert a Flatten" in line
+
+
+def test_validate_prints_warnings_with_the_errors_and_exits_non_zero():
+    doc = graph([node("in", "Input", shape=[1, 28, 28]), node("conv", "Conv2d", out_channels=0),
+                 node("fc", "Linear", out_features=3), node("sum", "Add")],
+                [("in", "conv"), ("in", "fc"), ("conv", "sum"), ("fc", "sum")])
+    result = cli("validate", "-", stdin=json.dumps(doc))
+    lines = result.stderr.splitlines()
+    assert result.returncode == 1 and result.stdout == ""
+    assert lines[0].startswith("warning: node 'fc' (Dense) gets [1, 28, 28] (C×H×W)")
+    assert lines[1].startswith("error: node 'conv' (Conv2d): out_channels")

@@ -23,7 +23,7 @@ def test_a_valid_graph_has_no_errors_and_every_node_has_a_shape():
     analysis = analyze(mlp(), Limits())
     assert analysis.valid
     assert analysis.summary()["nodes"]["fc"] == {"type": "Linear", "output_shape": [32], "dtype": "float32",
-                                                 "params": 16 * 32 + 32}
+                                                 "params": 16 * 32 + 32, "layout": "F"}
 
 
 def test_it_rejects_unknown_layer_types_and_suggests_the_right_one():

@@ -1,5 +1,5 @@
 // How the graph looks on the canvas: white cards with a stripe in their category's colour, red when the
-// last validation found a problem with them, blue when selected.
+// last validation found a problem with them, amber when it only warned about them, blue when selected.
 
 import { categoryColor } from "./colors.js";
 
@@ -10,6 +10,8 @@ const TEXT = "#1d2330";
 const ACCENT = "#2f6fde";
 const ERROR = "#d92d20";
 const ERROR_FILL = "#fef3f2";
+const WARNING = "#dc6803";
+const WARNING_FILL = "#fffaeb";
 const EDGE = "#98a2b3";
 
 // A card's stripe: the colour up to 3% of its width, then the fill, with no blend between the two.
@@ -33,7 +35,7 @@ export function canvasStyle(registry) {
         "background-gradient-stop-colors": (node) => stripe(colorOf(node), "#ffffff"),
         "border-width": 1,
         "border-color": "#c9d0dc",
-        label: "data(caption)",
+        label: "data(shown)",
         "text-wrap": "wrap",
         "text-valign": "center",
         "text-halign": "center",
@@ -52,6 +54,10 @@ export function canvasStyle(registry) {
       style: { "background-gradient-stop-colors": stripe(ERROR, ERROR_FILL), "border-color": ERROR, "border-width": 1.5, color: "#912018" },
     },
     {
+      selector: "node.warning",
+      style: { "background-gradient-stop-colors": stripe(WARNING, WARNING_FILL), "border-color": WARNING, "border-width": 1.5, color: "#93370d" },
+    },
+    {
       selector: "node:selected",
       style: {
         "border-color": ACCENT, "border-width": 2,
@@ -61,6 +67,10 @@ export function canvasStyle(registry) {
     {
       selector: "node.error:selected",
       style: { "border-color": ERROR, "underlay-color": ERROR },
+    },
+    {
+      selector: "node.warning:selected",
+      style: { "border-color": WARNING, "underlay-color": WARNING },
     },
     {
       selector: "edge",
@@ -74,9 +84,9 @@ export function canvasStyle(registry) {
       },
     },
     {
-      selector: "edge[order]", // the input number of an edge into a node with several inputs
+      selector: "edge[shown]", // the layout it carries, and its input number into a node with several inputs
       style: {
-        label: "data(order)",
+        label: "data(shown)",
         "font-size": 10,
         color: "#475467",
         "text-background-color": "#ffffff",

@@ -11,6 +11,12 @@ const MAX_FIT_ZOOM = 1.25; // fitting a small graph should not blow it up
 const FIT_PADDING = 48;
 const DUPLICATE_OFFSET = 40;
 const MIN_NODE_WIDTH = 188;
+const INSERT_GAP = 24; // below an inserted node, before the layers it pushes down
+
+// A layout as people write it: "CHW" is C×H×W (the server names each axis with one letter).
+export function showLayout(layout) {
+  return layout ? [...layout].join("×") : "";
+}
 
 const measure = document.createElement("canvas").getContext("2d");
 measure.font = NODE_FONT;
@@ -161,7 +167,35 @@ export class Canvas {
     this.select(this.cy.collection(ids.map((id) => this.cy.getElementById(id)).filter((e) => e.nonempty())));
   }
 
-  // What the server said about the graph: shapes and parameter counts on the nodes, problems in red.
+  // A fix from the server: a new layer (Flatten, Permute) put on the first input of `before`, which it takes
+  // over; `before` and everything below it move down to make room. Returns the new node.
+  insertBefore(before, type, params = {}) {
+    const target = this.cy.getElementById(before);
+    if (target.empty()) return null;
+    const graph = this.graph();
+    const into = graph.edges.map((edge, index) => ({ edge, index })).filter(({ edge }) => edge.target === before);
+    // The first input as the server orders it: by port where given, then in edge order.
+    into.sort((a, b) => (a.edge.port === undefined) - (b.edge.port === undefined)
+      || (a.edge.port ?? 0) - (b.edge.port ?? 0) || a.index - b.index);
+    const id = freshId(type, this.ids());
+    const { x, y } = target.position();
+    const shift = NODE_HEIGHT + INSERT_GAP;
+    const below = new Set(target.union(target.successors().nodes()).map((node) => node.id()));
+    for (const node of graph.nodes) if (below.has(node.id)) node.position = { x: node.position.x, y: node.position.y + shift };
+    graph.nodes.push({ id, type, params: { ...this.registry.initialParams(type), ...structuredClone(params) },
+      position: { x, y } });
+    if (into.length) {
+      const [{ edge, index }] = into;
+      graph.edges.splice(index, 1, { source: edge.source, target: id }, { ...edge, source: id });
+    }
+    this.load(graph);
+    const node = this.cy.getElementById(id);
+    this.select(node);
+    return node;
+  }
+
+  // What the server said about the graph: shapes, layouts and parameter counts on the nodes, problems in
+  // red, warnings in amber.
   showAnalysis(analysis) {
     this.analysis = analysis;
     this.refresh();
@@ -174,13 +208,18 @@ export class Canvas {
       if (error.node !== null) badNodes.add(error.node);
       if (error.edge !== null) badEdges.add(error.edge);
     }
+    const warnedNodes = new Set((this.analysis?.warnings ?? []).map((warning) => warning.node).filter(Boolean));
     const incoming = new Map();
     this.cy.batch(() => {
       for (const node of this.nodes()) {
         const info = this.analysis?.nodes[node.id()];
-        const caption = `${node.id()} · ${this.registry.label(node.data("type"))}\n${this.summary(info)}`;
-        node.data({ caption, width: this.widthOf(caption) });
+        const title = `${node.id()} · ${this.registry.label(node.data("type"))}`;
+        const caption = `${title}\n${this.summary(info)}`;
+        // Drawn: the caption with the layout next to the output shape ("[32, 13, 13] C×H×W · 320 params").
+        const shown = `${title}\n${this.summary(info, true)}`;
+        node.data({ caption, shown, layout: info?.layout ?? null, width: this.widthOf(shown) });
         node.toggleClass("error", badNodes.has(node.id()));
+        node.toggleClass("warning", !badNodes.has(node.id()) && warnedNodes.has(node.id()));
         node.toggleClass("unresolved", !info?.output_shape);
       }
       this.edges().forEach((edge, index) => {
@@ -195,13 +234,19 @@ export class Canvas {
           edge.data("order", edges.length < 2 ? "" : port !== undefined ? `port ${port}` : String(i + 1));
         });
       }
+      // Each connection carries its source's output: its layout is written on it, with the input number.
+      for (const edge of this.edges()) {
+        const layout = showLayout(this.analysis?.nodes[edge.source().id()]?.layout);
+        edge.data("shown", [layout, edge.data("order")].filter(Boolean).join(" · "));
+      }
     });
   }
 
-  summary(info) {
+  summary(info, withLayout = false) {
     if (!info) return "…"; // not validated yet
     if (!info.output_shape) return "—";
-    return shape(info.output_shape) + (info.params ? ` · ${plural(info.params, "param")}` : "");
+    const layout = withLayout && info.layout ? ` ${showLayout(info.layout)}` : "";
+    return shape(info.output_shape) + layout + (info.params ? ` · ${plural(info.params, "param")}` : "");
   }
 
   widthOf(caption) {

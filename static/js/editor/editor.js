@@ -76,7 +76,14 @@ const problems = new ProblemsPanel({
   if (!target || target.empty()) return;
   canvas.select(target);
   canvas.cy.animate({ center: { eles: target } }, { duration: 200 });
-});
+}, (fix) => applyFix(fix));
+
+// A one-click fix from the server (insert a Flatten or a Permute before a node): one undo step, checked at once.
+function applyFix(fix) {
+  if (fix.kind !== "insert") return;
+  edit(() => canvas.insertBefore(fix.before, fix.type, fix.params ?? {}));
+  validator.run();
+}
 
 const validator = new Validator({
   documentOf,

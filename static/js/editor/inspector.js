@@ -4,6 +4,7 @@
 
 import { h } from "../common/dom.js";
 import { bytes, number, plural, shape } from "../common/format.js";
+import { showLayout } from "./canvas.js";
 import { paramField, showFieldErrors } from "../common/forms.js";
 import { categoryColor } from "./colors.js";
 
@@ -94,7 +95,7 @@ export class Inspector {
     });
 
     const problems = h("ul", { class: "node-problems" });
-    const result = facts([["shape", "Output shape"], ["params", "Parameters"]]);
+    const result = facts([["shape", "Output shape"], ["layout", "Layout"], ["params", "Parameters"]]);
     const fieldNames = new Set(layer?.params.map((param) => param.name));
     const form = h("div", { class: "param-form" }, (layer?.params ?? []).map((param) => paramField(param,
       node.data("params")[param.name], { testid: `param-${param.name}`,
@@ -113,12 +114,15 @@ export class Inspector {
       update: (analysis) => {
         const info = analysis.nodes[id];
         result.set("shape", shape(info?.output_shape));
+        result.set("layout", showLayout(info?.layout) || "—");
         result.set("params", number(info?.params));
         const errors = analysis.errors.filter((error) => error.node === id);
         showFieldErrors(form, errors);
         // Problems with a parameter show under its field; the rest, here.
+        const warnings = (analysis.warnings ?? []).filter((warning) => warning.node === id);
         problems.replaceChildren(...errors.filter((error) => !fieldNames.has(error.param))
-          .map((error) => h("li", {}, error.message)));
+          .map((error) => h("li", {}, error.message)),
+        ...warnings.map((warning) => h("li", { class: "node-warning" }, warning.message)));
       },
     };
   }
