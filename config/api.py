@@ -85,21 +85,6 @@ def refused(request: HttpRequest, exc: Refused):
     return _detail(request, exc.message, exc.status)
 
 
-@api.exception_handler(NoSuchDataset)
-def no_such_dataset(request: HttpRequest, exc: NoSuchDataset):
-    return _detail(request, str(exc), 404)
-
-
-@api.exception_handler(DatasetError)
-def dataset_error(request: HttpRequest, exc: DatasetError):
-    return _detail(request, str(exc), 400)
-
-
-@api.exception_handler(TooManyVersions)
-def too_many_versions(request: HttpRequest, exc: TooManyVersions):
-    return _detail(request, str(exc), 400)
-
-
-@api.exception_handler(InUse)
-def in_use(request: HttpRequest, exc: InUse):
-    return _detail(request, str(exc), 409)
+# Refusals whose message says it all: each answered with its status and {"detail": message}.
+for refusal, status in ((NoSuchDataset, 404), (DatasetError, 400), (TooManyVersions, 400), (InUse, 409)):
+    api.add_exception_handler(refusal, lambda request, exc, status=status: _detail(request, str(exc), status))

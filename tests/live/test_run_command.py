@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 from celery import Celery
@@ -74,8 +75,10 @@ class Output:
         return "\n".join(self.lines[-80:])
 
 
-def test_run_command_serves_the_app_and_stops_its_redis(tmp_path):
-    port = free_port()
+@contextmanager
+def launched(tmp_path, port):
+    """`make run`'s launcher on a port of its own and a fresh SQLite database, and its output; killed at the end
+    if the test left it running (its children are told to die with it: PR_SET_PDEATHSIG)."""
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
     env.update(PORT=str(port), DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
@@ -83,7 +86,16 @@ def test_run_command_serves_the_app_and_stops_its_redis(tmp_path):
         cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
-        out = Output(proc.stdout)
+        yield proc, Output(proc.stdout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+
+
+def test_run_command_serves_the_app_and_stops_its_redis(tmp_path):
+    port = free_port()
+    with launched(tmp_path, port) as (proc, out):
         redis_url = out.wait_for(REDIS, deadline_s=60).group(1)
         url = out.wait_for(RUNNING, deadline_s=60).group(1)
         assert url == f"http://127.0.0.1:{port}/"
@@ -107,10 +119,6 @@ def test_run_command_serves_the_app_and_stops_its_redis(tmp_path):
         assert proc.wait(timeout=60) == 0, out.text()
         assert not accepts(redis_port), "the embedded Redis outlived `make run`"
         assert not accepts(port), "Daphne outlived `make run`"
-    finally:
-        if proc.poll() is None:
-            proc.kill()  # its children are told to die with it (PR_SET_PDEATHSIG)
-            proc.wait(timeout=30)
 
 
 def children_of(pid):
@@ -135,14 +143,7 @@ def redis_servers(pid):
 
 def test_run_command_restarts_its_redis_when_it_dies_and_leaves_no_zombie(tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
-    env.update(PORT=str(port), DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
-        [sys.executable, "scripts/run.py"],
-        cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
-        out = Output(proc.stdout)
+    with launched(tmp_path, port) as (proc, out):
         redis_url = out.wait_for(REDIS, deadline_s=60).group(1)
         out.wait_for(RUNNING, deadline_s=60)
         redis_port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
@@ -170,22 +171,11 @@ def test_run_command_restarts_its_redis_when_it_dies_and_leaves_no_zombie(tmp_pa
         assert proc.wait(timeout=60) == 0, out.text()
         assert not accepts(redis_port), "the restarted Redis outlived `make run`"
         assert not any(Path(f"/proc/{pid}").exists() for pid in (first, second))
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=30)
 
 
 def test_run_command_stops_with_a_message_when_its_redis_cannot_be_kept_up(tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
-    env.update(PORT=str(port), DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
-        [sys.executable, "scripts/run.py"],
-        cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
-        out = Output(proc.stdout)
+    with launched(tmp_path, port) as (proc, out):
         out.wait_for(REDIS, deadline_s=60)
         out.wait_for(RUNNING, deadline_s=60)
         killed = []
@@ -203,7 +193,3 @@ def test_run_command_stops_with_a_message_when_its_redis_cannot_be_kept_up(tmp_p
         assert len(killed) == 6
         assert not accepts(port), "Daphne outlived the launcher"
         assert not any(Path(f"/proc/{pid}").exists() for pid in killed), "a redis-server was left behind"
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=30)
