@@ -28,7 +28,7 @@ from .datasets import check_fit
 from .devices import DoesNotFit, queue_for_run
 from .events import publish, retry_db
 from .models import Run, UploadedDataset
-from .protocol import RESUMABLE, EventKind, RunStatus
+from .protocol import ACTIVE, RESUMABLE, EventKind, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def _size(count: int) -> str:
 def _within_active_cap(owner_id: int) -> None:
     """Called inside a transaction: the owner's row is locked, so concurrent requests count one at a time."""
     get_user_model().objects.select_for_update().filter(pk=owner_id).exists()
-    active = Run.objects.filter(owner_id=owner_id, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).count()
+    active = Run.objects.filter(owner_id=owner_id, status__in=ACTIVE).count()
     if active >= settings.RUNS_MAX_ACTIVE_PER_USER:
         raise Refused(f"you have {active} runs queued or running; the limit is {settings.RUNS_MAX_ACTIVE_PER_USER} "
                       f"(RUNS_MAX_ACTIVE_PER_USER). Wait for one to finish or stop one", status=429)
@@ -327,7 +327,7 @@ def resume(run_id: int, owner_id: int) -> Run:
 def delete_upload(upload: UploadedDataset) -> None:
     """Delete an upload (its file goes with it), unless a run in progress trains on it."""
     active = Run.objects.filter(owner_id=upload.owner_id, dataset=upload.key,
-                                status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).order_by("created").first()
+                                status__in=ACTIVE).order_by("created").first()
     if active is not None:
         raise Refused(f"run {active.pk} is {active.status} on '{upload.name}'; stop it before deleting the upload",
                       status=409)

@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from tests.graphs import mlp
+from tests.http import post
 
 
 def test_login_page_renders(client):
@@ -54,10 +55,6 @@ def test_logout_is_a_post_that_ends_the_session(client, user):
     assert response.status_code == 302
     assert response["Location"] == "/"
     assert "_auth_user_id" not in client.session
-
-
-def post(client, url, body):
-    return client.post(url, json.dumps(body), content_type="application/json")
 
 
 @pytest.mark.django_db

@@ -14,13 +14,10 @@ from builder.models import Network
 from training.models import Run
 
 from tests.graphs import example
+from tests.http import post
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db
-
-
-def post(client, url, body):
-    return client.post(url, json.dumps(body), content_type="application/json")
 
 
 @pytest.fixture

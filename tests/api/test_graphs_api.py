@@ -1,16 +1,12 @@
 """The graph API behind the editor: the layer registry, and validation that answers for every node."""
 
-import json
 
 import pytest
 
 from tests.graphs import example
+from tests.http import post
 
 pytestmark = pytest.mark.django_db
-
-
-def post(client, url, body):
-    return client.post(url, json.dumps(body), content_type="application/json")
 
 
 def test_the_layer_registry_is_served_for_the_palette(ada):

@@ -1,6 +1,5 @@
 """Configurable limits on graphs and runs, each refused with a message that names the limit."""
 
-import json
 from dataclasses import replace
 
 import pytest
@@ -10,12 +9,9 @@ from builder.models import Network
 from training.models import Run
 
 from tests.graphs import example
+from tests.http import post
 
 pytestmark = pytest.mark.django_db
-
-
-def post(client, url, body):
-    return client.post(url, json.dumps(body), content_type="application/json")
 
 
 def test_graph_limits_come_from_the_settings(ada, settings):

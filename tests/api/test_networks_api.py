@@ -7,12 +7,9 @@ import pytest
 from builder.models import Network
 
 from tests.graphs import example, mlp
+from tests.http import post
 
 pytestmark = pytest.mark.django_db
-
-
-def post(client, url, body):
-    return client.post(url, json.dumps(body), content_type="application/json")
 
 
 def patch(client, url, body):

@@ -2,18 +2,12 @@
 load, draw their canvas and charts, and no CSP violation is reported (the `page` fixture also fails the test on
 the console error each violation prints)."""
 
-import threading
-
 import pytest
-from django.db import connection
 from playwright.sync_api import expect
 
 from builder.models import Network
-from training.config import check_config
-from training.datasets import load_dataset
-from training.events import publish
-from training.models import Run
 
+from tests.browser.feed import fed_run, flood, in_thread
 from tests.conftest import PASSWORD
 from tests.graphs import example
 
@@ -54,24 +48,8 @@ def no_violations(page):
 
 
 def a_run_with_a_curve(user, network):
-    run = Run.objects.create(owner=user, network=network, version=network.current_version(), dataset="digits",
-                             dataset_info=load_dataset("digits").info(), config=check_config({"epochs": 3}),
-                             status="running")
-
-    def events():  # in a thread: Playwright's event loop in this one forbids the publisher's async_to_sync
-        try:
-            for epoch in (1, 2, 3):
-                publish(run, "step", {"epoch": epoch, "step": 1, "steps_per_epoch": 1, "samples_per_s": 9e3,
-                                      "losses": [[epoch, 2 / epoch]]})
-                publish(run, "epoch", {"epoch": epoch, "train_loss": 1 / epoch, "train_accuracy": 0.5,
-                                       "val_loss": 1 / epoch, "val_accuracy": 0.5, "lr": 1e-3, "samples_per_s": 9e3,
-                                       "epoch_time_s": 0.1, "eta_s": 3 - epoch, "best": True})
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=events)
-    thread.start()
-    thread.join()
+    run = fed_run(user, network, epochs=3)
+    in_thread(flood, run, 3, 1).join()
     return run
 
 

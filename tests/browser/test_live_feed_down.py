@@ -6,19 +6,14 @@ server doing so), and later ones reach the real server.
 """
 
 import re
-import threading
 import time
 
 import pytest
-from django.db import connection
 from playwright.sync_api import expect
 
 from builder.models import Network
-from training.config import check_config
-from training.datasets import load_dataset
-from training.events import publish
-from training.models import Run
 
+from tests.browser.feed import fed_run, flood, in_thread
 from tests.conftest import PASSWORD
 from tests.graphs import example
 
@@ -29,22 +24,8 @@ REFUSED = 3  # connections told "unavailable" before the feed comes back
 
 def stored_run(user):
     network = Network.create(user, "digits", example("digits_cnn"))
-    run = Run.objects.create(owner=user, network=network, version=network.current_version(), dataset="digits",
-                             dataset_info=load_dataset("digits").info(), config=check_config({"epochs": 2}),
-                             status="running")
-
-    def events():  # in a thread: Playwright's event loop in this one forbids the publisher's async_to_sync
-        try:
-            for epoch in (1, 2):
-                publish(run, "epoch", {"epoch": epoch, "train_loss": 1 / epoch, "train_accuracy": 0.5,
-                                       "val_loss": 1 / epoch, "val_accuracy": 0.5, "lr": 1e-3, "samples_per_s": 9e3,
-                                       "epoch_time_s": 0.1, "eta_s": 2 - epoch, "best": True})
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=events)
-    thread.start()
-    thread.join()
+    run = fed_run(user, network, epochs=2)
+    in_thread(flood, run, 2, 1).join()
     return network, run
 
 

@@ -1,13 +1,9 @@
 """Helpers of the live tier: start runs through the API and wait for their states, with deadlines."""
 
-import json
 
 from tests.graphs import example
+from tests.http import post
 from tests.services import wait_until
-
-
-def post(client, url, body=None):
-    return client.post(url, json.dumps(body or {}), content_type="application/json")
 
 
 def start(client, epochs=5, dataset="digits", slug="digits_cnn", **config):
