@@ -25,21 +25,16 @@ import json
 import logging
 import multiprocessing
 import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from config.embedded_redis import EmbeddedRedis  # stdlib only: no Django import
+from bench.live_stack import live_stack
 
 from tests.services import Server
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def percentiles(samples: list[float]) -> dict:
@@ -208,7 +203,7 @@ def emit(run, kind: str, make, count: int, rate: float | None) -> tuple[int, dic
 
     events._send = timed_send
     try:
-        publisher = events.Publisher(run).start()
+        publisher = events.Publisher(run, beat=lambda: False).start()  # never asked to stop
         first, first_ns = time.perf_counter(), time.time_ns()
         for i in range(count):
             if rate:
@@ -314,19 +309,7 @@ def main() -> None:
     steady_n, burst_n, fan_n = (60, 50, 20) if args.quick else (300, 200, 50)
     watchers = args.watchers or (50 if args.quick else 200)
 
-    tmp = tempfile.mkdtemp(prefix="netbuilder-bench-")
-    redis = EmbeddedRedis().start()
-    server = None
-    try:
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "REDIS_URL": redis.url,
-               "DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3", "MEDIA_ROOT": f"{tmp}/media",
-               "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "WARNING"}
-        subprocess.run([sys.executable, "manage.py", "migrate", "--verbosity", "0"], env=env, cwd=ROOT,
-                       check=True)
-        os.environ.update(env)  # before django.setup(): this process is the worker, on the same DB and Redis
-        import django
-
-        django.setup()
+    with live_stack() as (server, redis):  # this process plays the worker, on the same database and Redis
         from django.conf import settings
 
         channels_log = logging.getLogger("channels_redis.core")
@@ -334,8 +317,6 @@ def main() -> None:
         channels_log.addHandler(DROPS)
 
         session, new_run = seed_database()
-        server = Server(env)
-        server.start()
         cases = {
             "steady": dict(watchers=1, kind="step", make=step_data, events=steady_n, rate=10, grace=10),
             "burst": dict(watchers=1, kind="step", make=step_data, events=burst_n, rate=None, grace=30),
@@ -353,11 +334,6 @@ def main() -> None:
             results[name]["server_rss_mib"]["after_disconnect"] = rss_mib(server.proc.pid)
         results["settings"] = {"channel_layer_capacity": settings.CHANNEL_LAYERS["default"]["CONFIG"].get(
             "capacity", 100), "database": "sqlite (WAL)", "quick": args.quick, "cpus": os.cpu_count()}
-    finally:
-        if server is not None:
-            server.stop()
-        redis.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
     print(f"{'case':<8} {'watchers':>8} {'events':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>7} "
           f"{'missing':>7}  notes")

@@ -11,8 +11,12 @@ same run, or a latency distribution (plus the server memory and loss counts the 
   gpu        bench/gpu_throughput.py    bf16 + channels_last on CUDA; "no GPU: skipped" without one
   uploads    bench/upload_memory.py     Daphne's peak memory and the time of 200 MB bodies, upload bombs and three
                                         concurrent maximum-size uploads, and of GETs of what was uploaded
+  insight    bench/insight_cost.py      the sample inspector's latency on the seed CNN; its training time with
+                                        layer statistics on / off, interleaved
+  editor     bench/editor_render.py     opening the editor to the first complete render of 450-node imported graphs,
+                                        in Chromium
 
-    .venv/bin/python bench/run.py [--quick] [--only validate,train,live_feed,gpu,uploads]
+    .venv/bin/python bench/run.py [--quick] [--only validate,train,live_feed,gpu,uploads,insight,editor]
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ PIECES = {  # name: (script, arguments for the full run, arguments for --quick)
     "live_feed": ("live_feed.py", [], ["--quick"]),
     "gpu": ("gpu_throughput.py", [], ["--quick"]),
     "uploads": ("upload_memory.py", [], ["--quick"]),
+    "insight": ("insight_cost.py", [], ["--quick"]),
+    "editor": ("editor_render.py", [], ["--loads", "3"]),
 }
 
 
@@ -149,6 +155,19 @@ def rows_for(pieces: dict) -> list[tuple[str, str, str, str]]:
                              f"{c['daphne_cpu_us_per_message']} µs", ""))
         elif name == "uploads":
             rows += upload_rows(r)
+        elif name == "insight":
+            lat, cost = r["inspector"]["latency_ms"], r["layer_stats"]
+            rows.append(("insight", f"sample inspector, seed CNN ({r['inspector']['answer_kib']} KiB): "
+                         "p50 / p95 / p99 ms", dist(lat), f"p95 < 300 ms: {verdict(lat['p95'] < 300)}"))
+            rows.append(("insight", f"seed CNN training, layer_stats on / off ({cost['records_per_run']} records in "
+                         f"{cost['steps_per_run']} steps)", f"{cost['on_vs_off']:.3f}",
+                         f">= 0.97: {verdict(cost['on_vs_off'] >= 0.97)} (rounds {cost['round_range'][0]:.2f}-"
+                         f"{cost['round_range'][1]:.2f}; CPU time {cost['on_vs_off_cpu']:.3f})"))
+        elif name == "editor":
+            for case, label in (("residual", "residual CNN"), ("grouped", "residual CNN in groups")):
+                c, goal = r[case]["first_render_ms"], r["goal_ms"]
+                rows.append(("editor", f"open to first render, {r[case]['nodes']} nodes, {label}: p50 / p95 ms",
+                             f"{c['p50']} / {c['p95']}", f"p95 < {goal} ms: {verdict(c['p95'] < goal)}"))
         elif name == "gpu":
             if "skipped" in r:
                 rows.append(("gpu", "bf16 autocast + channels_last on CUDA", f"{r['skipped']}: skipped", ""))

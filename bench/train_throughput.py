@@ -12,7 +12,7 @@ given twice: by wall-clock time, and by the process's CPU time (every thread's, 
 which a shared machine disturbs less: a loop that is preempted accrues no CPU time. The spread of each ratio
 over the rounds (each round's loops side by side) says whether a difference is larger than the noise.
 
-    .venv/bin/python bench/train_throughput.py [--quick] [--out bench/results/train.json]
+    .venv/bin/python bench/train_throughput.py [--quick] [--only MobileNet] [--out bench/results/train.json]
 """
 
 from __future__ import annotations
@@ -171,11 +171,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer samples and rounds (under a minute)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: steady on a shared machine)")
     parser.add_argument("--out", default="bench/results/train.json")
+    parser.add_argument("--only", default="", help="only the workloads whose name contains this text")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     rounds = 3 if args.quick else 5
     results = {}
     for name, (slug, make, shape, batch) in WORKLOADS.items():
+        if args.only.lower() not in name.lower():
+            continue
         samples = (batch * (12 if args.quick else 60))
         data = random_data(slug, shape, samples)
         engine_loop(slug, data, batch, True)  # warm-up: first calls of each kernel

@@ -25,12 +25,9 @@ import http.client
 import io
 import json
 import os
-import shutil
 import socket
 import struct
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -39,11 +36,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from config.embedded_redis import EmbeddedRedis  # stdlib only: no Django import
+from bench.live_stack import live_stack
 
 from tests.services import Server
 
-ROOT = Path(__file__).resolve().parent.parent
 MIB = 2**20
 CASES = ("body_login", "body_datasets", "body_chunked", "idx_bomb", "png_bomb", "max_uploads")
 IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
@@ -282,30 +278,12 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown cases: {', '.join(sorted(unknown))}")
 
-    tmp = tempfile.mkdtemp(prefix="netbuilder-bench-")
-    redis = EmbeddedRedis().start()
-    server = None
-    try:
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "REDIS_URL": redis.url,
-               "DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3", "MEDIA_ROOT": f"{tmp}/media",
-               "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "WARNING", "TMPDIR": tmp}
-        subprocess.run([sys.executable, "manage.py", "migrate", "--verbosity", "0"], env=env, cwd=ROOT, check=True)
-        os.environ.update(env)
-        import django
-
-        django.setup()
+    with live_stack() as (server, _):
         token = seed_user()
-        server = Server(env)
-        server.start()
         # Warm-up, not reported: the first request of each kind imports and compiles what it needs.
         get(server.port, token, "spirals")
         results = run_cases(server, token, chosen, args.quick)
         results["settings"] = {"quick": args.quick, "cpus": os.cpu_count()}
-    finally:
-        if server is not None:
-            server.stop()
-        redis.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
 

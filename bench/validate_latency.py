@@ -7,6 +7,7 @@ edit (one node's parameter changed, as in the editor). Prints p50/p95/p99 in mil
 """
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -28,28 +29,7 @@ from django.test import Client  # noqa: E402 (needs django.setup() first)
 
 from builder.graph.infer import infer_node, warm_up  # noqa: E402 (needs django.setup() first)
 
-
-def residual_graph(size: int) -> dict:
-    """Blocks of conv → batch norm → ReLU → Add(skip), then global pooling and a classifier: `size` nodes."""
-    nodes = [{"id": "in", "type": "Input", "params": {"shape": [16, 16, 16]}}]
-    edges = []
-    last = "in"
-    for b in range((size - 3) // 4):
-        ids = [f"conv{b}", f"bn{b}", f"act{b}", f"add{b}"]
-        nodes += [{"id": ids[0], "type": "Conv2d", "params": {"out_channels": 16, "padding": 1}},
-                  {"id": ids[1], "type": "BatchNorm2d", "params": {"eps": 1e-5}},
-                  {"id": ids[2], "type": "ReLU"}, {"id": ids[3], "type": "Add"}]
-        edges += [{"source": last, "target": ids[0]}, {"source": ids[0], "target": ids[1]},
-                  {"source": ids[1], "target": ids[2]}, {"source": ids[2], "target": ids[3]},
-                  {"source": last, "target": ids[3]}]
-        last = ids[3]
-    for extra in range(size - 3 - len(nodes) + 1):  # top up to exactly `size` nodes
-        nodes.append({"id": f"relu{extra}", "type": "ReLU"})
-        edges.append({"source": last, "target": f"relu{extra}"})
-        last = f"relu{extra}"
-    nodes += [{"id": "gap", "type": "GlobalAvgPool"}, {"id": "out", "type": "Linear", "params": {"out_features": 10}}]
-    edges += [{"source": last, "target": "gap"}, {"source": "gap", "target": "out"}]
-    return {"format": "netgraph", "version": 1, "name": f"bench {size}", "nodes": nodes, "edges": edges}
+from tests.graphs import residual_graph  # noqa: E402 (after django.setup(), as the imports above)
 
 
 def timed(client: Client, doc: dict) -> float:
@@ -76,6 +56,7 @@ def main() -> None:
     client = Client()
     client.force_login(User.objects.create_user("bench"))
     warm_up()
+    gc.freeze()  # as the server does after its warm-up (config/asgi.py): torch's objects stay out of the collector
     timed(client, residual_graph(10))  # the first request pays Django's one-time set-up (about 0.9 s): not a case
     results = {}
     for size in (10, 100, 450, 500):  # 450: about the largest imported classifier

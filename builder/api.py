@@ -14,14 +14,20 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Body, Router, Schema, Status
+from ninja import Body, File, Form, Query, Router, Schema, Status
 from ninja.errors import HttpError
+from ninja.files import UploadedFile
 from pydantic import Field
+from safetensors.torch import save as save_weights
 
-from .graph import Analysis, GraphError, analyze, generate_source, published_schema, registry_document
+from .graph import Analysis, GraphError, analyze, generate_source, published_schema, registry_document, upgrade
 from .graph.codegen import class_name
+from .graph.diff import diff_graphs
 from .graph.examples import EXAMPLES
-from .models import Network
+from .graph.import_onnx import import_onnx
+from .graph.import_torch import ImportRefused
+from .graph.schema import clip
+from .models import Network, NetworkVersion
 from .openapi import GRAPH_BODY
 
 router = Router()
@@ -45,12 +51,21 @@ class ErrorOut(Schema):
     code: str
 
 
+class OutputOut(Schema):
+    name: str
+    shape: list[int]
+    dtype: str
+    layout: str | None = None
+
+
 class NodeOut(Schema):
     type: str
     output_shape: list[int] | None
     dtype: str | None
     params: int | None
     layout: str | None = None  # the names of the axes, one letter each: "CHW", "CL", "TF", "F", "T", "C"
+    outputs: list[OutputOut] | None = Field(None, description="A multi-output node's outputs (LSTM: sequence "
+                                                                 "and state), in the order edges number them.")
 
 
 class FixOut(Schema):
@@ -80,9 +95,13 @@ class AnalysisOut(Schema):
     fixes: list[FixOut] = []
     nodes: dict[str, NodeOut]
     total_params: int
+    trainable_params: int = 0
+    frozen_params: int = Field(0, description="Parameters of the nodes marked \"trainable\": false.")
     input_shape: list[int] | None
     output_shape: list[int] | None
     memory: MemoryOut
+    upgraded: dict[str, Any] | None = Field(None, description="The document brought up to the current format "
+                                                                 "version, where it was given in an older one.")
 
 
 class Problem(Schema):
@@ -134,10 +153,52 @@ class VersionOut(Schema):
     number: int
     created: datetime
     message: str
+    has_weights: bool = Field(False, description="It carries imported weights a run can start from.")
+
+    @staticmethod
+    def resolve_has_weights(obj: NetworkVersion) -> bool:
+        return bool(obj.weights)
 
 
 class VersionDetail(VersionOut):
-    graph: dict[str, Any]
+    graph: dict[str, Any] = Field(description="As saved, brought up to the current format version.")
+
+    @staticmethod
+    def resolve_graph(obj: NetworkVersion) -> Any:
+        return upgrade(obj.graph)
+
+
+class ParamChange(Schema):
+    name: str
+    before: Any = None
+    after: Any = None
+
+
+class NodeRef(Schema):
+    id: str
+    type: Any = None
+
+
+class NodeChange(Schema):
+    id: str
+    type: list[Any] | None = Field(description="[before, after] when the type changed, else null")
+    params: list[ParamChange]
+
+
+class DiffOut(Schema):
+    """From version `a` to version `b`: nodes matched by id; parameters compared with defaults filled in."""
+
+    a: int
+    b: int
+    added: list[NodeRef]
+    removed: list[NodeRef]
+    changed: list[NodeChange]
+    edges_added: list[dict[str, Any]]
+    edges_removed: list[dict[str, Any]]
+
+
+# A version number in a query: within what the database stores (a larger one is refused, not a 500).
+VERSION_NUMBER = Query(..., ge=1, le=2**31 - 1, description="A version number of the network")
 
 
 # --- helpers ------------------------------------------------------------------------------------------
@@ -160,7 +221,7 @@ def storable(graph: Any) -> Analysis:
 
 def _network_out(network: Network, analysis: Analysis | None = None) -> dict:
     return {"id": network.id, "name": network.name, "version": network.version, "created": network.created,
-            "updated": network.updated, "graph": network.graph,
+            "updated": network.updated, "graph": upgrade(network.graph),
             "analysis": (analysis or analysed(network.graph)).summary()}
 
 
@@ -172,6 +233,11 @@ def _export(graph: dict) -> dict:
     analysis = analysed(graph)
     if not analysis.valid:
         raise GraphRejected("the graph has errors; fix them to export code", analysis.errors)
+    return code_export(analysis)
+
+
+def code_export(analysis: Analysis) -> dict:
+    """A valid graph's PyTorch source, with the file and class names it goes by (the editor, shared pages)."""
     name = analysis.graph.name or "model"
     filename = (re.sub(r"[^0-9A-Za-z]+", "_", name).strip("_").lower() or "model") + ".py"
     return {"filename": filename, "class_name": class_name(analysis.graph.name),
@@ -200,7 +266,11 @@ def examples(request: HttpRequest):
 def validate_graph(request: HttpRequest, graph: dict[str, Any] = Body(...), batch_size: int = 32):
     if not 1 <= batch_size <= 65536:
         raise HttpError(400, "batch_size must be between 1 and 65536")
-    return analysed(graph).summary(batch_size)
+    analysis = analysed(graph)
+    summary = analysis.summary(batch_size)
+    if analysis.doc is not graph:  # an older format version: the editor opens the upgraded document
+        summary["upgraded"] = analysis.doc
+    return summary
 
 
 @router.post("/graphs/export", response={200: ExportOut, 400: Problem}, tags=["graphs"],
@@ -221,6 +291,31 @@ def list_networks(request: HttpRequest):
 def create_network(request: HttpRequest, payload: NetworkIn):
     analysis = storable(payload.graph)
     network = Network.create(request.user, payload.name, payload.graph, payload.message)
+    return Status(201, _network_out(network, analysis))
+
+
+@router.post("/networks/import", response={201: NetworkOut, 400: Problem, 413: Problem}, tags=["networks"],
+             summary="Import an ONNX model as a new network whose first version carries its weights")
+def import_network(request: HttpRequest, file: File[UploadedFile], name: Form[str] = ""):
+    # Only ONNX: it is parsed as data. A Python file is never accepted, since the server would have to run it
+    # (import PyTorch modules on your own machine: python -m builder.graph import-torch).
+    if not (file.name or "").lower().endswith(".onnx"):
+        raise HttpError(400, f"'{clip(file.name or 'the file')}' is not an .onnx file; the server imports ONNX "
+                             "models only (for a PyTorch module, run python -m builder.graph import-torch on your "
+                             "machine and import the JSON)")
+    if file.size > settings.IMPORT_MAX_BYTES:
+        raise HttpError(413, f"the file is {file.size:,} bytes; imported models are limited to "
+                             f"{settings.IMPORT_MAX_BYTES:,} bytes (IMPORT_MAX_BYTES)")
+    title = name or (file.name or "imported").rsplit(".", 1)[0]
+    try:
+        imported = import_onnx(file.read(), name=title[:200])
+    except ImportRefused as exc:
+        raise HttpError(400, str(exc)) from None
+    analysis = storable(imported.doc)
+    if not analysis.valid:
+        raise GraphRejected("the imported graph has errors", analysis.errors)
+    network = Network.create_imported(request.user, title[:200], imported.doc, save_weights(imported.weights),
+                                      f"Imported from {clip(file.name or 'an ONNX file', 200)}")
     return Status(201, _network_out(network, analysis))
 
 
@@ -264,6 +359,18 @@ def list_versions(request: HttpRequest, network_id: int):
             summary="One saved version of a network")
 def get_version(request: HttpRequest, network_id: int, number: int):
     return get_object_or_404(_own(request, network_id).versions, number=number)
+
+
+@router.get("/networks/{network_id}/diff", response={200: DiffOut, 404: Problem}, tags=["networks"],
+            summary="The architecture diff between two saved versions: nodes added, removed and changed, edges")
+def diff_versions(request: HttpRequest, network_id: int, a: int = VERSION_NUMBER, b: int = VERSION_NUMBER):
+    network = _own(request, network_id)
+    graphs = dict(network.versions.filter(number__in=[a, b]).values_list("number", "graph"))
+    missing = [number for number in (a, b) if number not in graphs]
+    if missing:
+        raise HttpError(404, f"network {network_id} has no version {missing[0]}; its newest is "
+                             f"version {network.version}")
+    return {"a": a, "b": b, **diff_graphs(graphs[a], graphs[b])}
 
 
 @router.get("/networks/{network_id}/export", response={200: ExportOut, 400: Problem}, tags=["networks"],

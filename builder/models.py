@@ -1,5 +1,8 @@
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import models, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 
 
 class TooManyVersions(ValueError):
@@ -50,6 +53,18 @@ class Network(models.Model):
     def current_version(self) -> "NetworkVersion":
         return self.versions.get(number=self.version)
 
+    @classmethod
+    @transaction.atomic
+    def create_imported(cls, owner, name: str, graph: dict, weights: bytes, message: str) -> "Network":
+        """A network whose first version carries imported weights (safetensors), to fine-tune from."""
+        network = cls.create(owner, name, graph, message)
+        network.current_version().weights.save("weights.safetensors", ContentFile(weights))
+        return network
+
+
+def _weights_path(version: "NetworkVersion", filename: str) -> str:
+    return f"networks/{version.network_id}/versions/{version.number}/{filename}"
+
 
 class NetworkVersion(models.Model):
     """One saved graph of a network. Never changed after it is written: runs point at it."""
@@ -59,6 +74,8 @@ class NetworkVersion(models.Model):
     graph = models.JSONField()
     message = models.CharField(max_length=500, blank=True)
     created = models.DateTimeField(auto_now_add=True)
+    # Imported weights (safetensors, named as the exported model.py names them): a run may start from them.
+    weights = models.FileField(upload_to=_weights_path, blank=True)
 
     class Meta:
         ordering = ["number"]
@@ -66,3 +83,9 @@ class NetworkVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.network} v{self.number}"
+
+
+@receiver(post_delete, sender=NetworkVersion)
+def _delete_weights(sender, instance: NetworkVersion, **kwargs) -> None:
+    if instance.weights:
+        instance.weights.delete(save=False)  # a version's file goes with it

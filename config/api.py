@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import HttpError
 from ninja.parser import Parser
@@ -23,6 +24,7 @@ from builder.models import InUse, TooManyVersions
 from builder.openapi import GRAPH_REF, graph_components
 from training.api import router as training_router
 from training.data import DatasetError, NoSuchDataset
+from training.datasets.download import DownloadFailed
 from training.lifecycle import Refused
 
 
@@ -37,7 +39,32 @@ class StrictParser(Parser):
         data, errors = parse_json(request.body)
         if errors:
             raise BodyError(errors[0].message)
+        if b"\\u0000" in request.body and _has_nul(data):  # the walk only when the text may hold one
+            raise BodyError(NUL_REFUSED)
         return data
+
+    def parse_querydict(self, data, list_fields: list[str], request: HttpRequest) -> dict:
+        """Query parameters and form fields."""
+        if any("\0" in value for values in data.lists() for value in values[1] if isinstance(value, str)):
+            raise HttpError(400, NUL_REFUSED)
+        return super().parse_querydict(data, list_fields, request)
+
+
+NUL_REFUSED = "a text in the request contains the NUL character (\\u0000), which cannot be stored"
+
+
+def _has_nul(value: Any) -> bool:
+    stack = [value]  # not recursive: the parser allows nesting deeper than this stack has room for
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) and "\0" in item:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 class GraphAPI(NinjaAPI):
@@ -75,6 +102,11 @@ def too_big(request: HttpRequest, exc: RequestDataTooBig):
     return _detail(request, f"the request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes", 413)
 
 
+@api.exception_handler(MultiPartParserError)
+def bad_multipart(request: HttpRequest, exc: MultiPartParserError):
+    return _detail(request, f"the request body is not a valid multipart form: {exc}", 400)
+
+
 @api.exception_handler(GraphRejected)
 def graph_rejected(request: HttpRequest, exc: GraphRejected):
     return _detail(request, exc.detail, exc.status, errors=[e.as_dict() for e in exc.errors])
@@ -86,5 +118,7 @@ def refused(request: HttpRequest, exc: Refused):
 
 
 # Refusals whose message says it all: each answered with its status and {"detail": message}.
-for refusal, status in ((NoSuchDataset, 404), (DatasetError, 400), (TooManyVersions, 400), (InUse, 409)):
+# A download the server could not make is its own trouble, not the request's: 503.
+for refusal, status in ((NoSuchDataset, 404), (DatasetError, 400), (DownloadFailed, 503), (TooManyVersions, 400),
+                        (InUse, 409)):
     api.add_exception_handler(refusal, lambda request, exc, status=status: _detail(request, str(exc), status))

@@ -35,6 +35,7 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 UPLOAD_PATH = "/api/datasets"
+IMPORT_PATH = "/api/networks/import"
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries, part headers and the small form fields around an uploaded file
 LINGER_SECONDS = 10.0  # how long a refused body is read and dropped before the connection is cut
 BLOCK_BYTES = 256 * 1024  # a spooled body reaches the application this much at a time
@@ -47,12 +48,17 @@ def limit_for(method: str, path: str) -> int:
     """The most bytes the body of this request may hold."""
     if method.upper() == "POST" and path.rstrip("/") == UPLOAD_PATH:
         return settings.UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD
+    if method.upper() == "POST" and path.rstrip("/") == IMPORT_PATH:
+        return settings.IMPORT_MAX_BYTES + MULTIPART_OVERHEAD
     return settings.REQUEST_MAX_BYTES
 
 
 def refusal(limit: int, method: str, path: str) -> bytes:
     """The JSON body of a 413, in the API's one error format."""
-    if limit_for(method, path) != settings.REQUEST_MAX_BYTES:
+    if path.rstrip("/") == IMPORT_PATH and method.upper() == "POST":
+        detail = f"the request body is larger than {limit:,} bytes; imported models are limited to " \
+                 f"{settings.IMPORT_MAX_BYTES:,} bytes (IMPORT_MAX_BYTES)"
+    elif limit_for(method, path) != settings.REQUEST_MAX_BYTES:
         detail = f"the request body is larger than {limit:,} bytes; uploads are limited to " \
                  f"{settings.UPLOAD_MAX_BYTES:,} bytes"
     else:

@@ -310,6 +310,9 @@ RUN_MAX_QUEUE_WAIT = int(os.environ.get("RUN_MAX_QUEUE_WAIT", 600))  # seconds a
 RUNS_MAX_ACTIVE_PER_USER = int(os.environ.get("RUNS_MAX_ACTIVE_PER_USER", 4))  # queued or running at once
 DATASET_CACHE_DIR = Path(os.environ.get("DATASET_CACHE_DIR", VAR_DIR / "datasets"))
 DATASET_DOWNLOADS = env_bool("DATASET_DOWNLOADS", True)  # fetch MNIST once into the cache if missing
+# Base URLs to fetch the IDX files from instead of their usual hosts (a local mirror), by dataset.
+DATASET_MIRRORS = {name: url for name, url in (("mnist", os.environ.get("MNIST_MIRROR", "")),
+                                               ("fashion_mnist", os.environ.get("FASHION_MNIST_MIRROR", ""))) if url}
 RUN_MAX_EPOCHS = int(os.environ.get("RUN_MAX_EPOCHS", 1000))
 # torch threads per training run; 0 leaves torch's default (every core). On a machine shared with the web
 # server or other workers, 1 thread is steadier: 2 threads beside another busy process fell to 0.3x here.
@@ -329,6 +332,8 @@ UPLOAD_MAX_CSV_COLUMNS = int(os.environ.get("UPLOAD_MAX_CSV_COLUMNS", 1_000))
 # labels, all parts together) and the pixels of all its images at their stored sizes.
 UPLOAD_MAX_DECODED_BYTES = int(os.environ.get("UPLOAD_MAX_DECODED_BYTES", 1_000_000_000))
 UPLOAD_MAX_TOTAL_PIXELS = int(os.environ.get("UPLOAD_MAX_TOTAL_PIXELS", 200_000_000))
+# Imported models (POST /api/networks/import): an ONNX file, parsed with the onnx package, never run.
+IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", 200_000_000))
 # Request bodies other than uploads; a larger one is refused (413) before it is read (config/body_limit.py).
 REQUEST_MAX_BYTES = int(os.environ.get("REQUEST_MAX_BYTES", 5_000_000))
 # Uploaded files go to disk as they arrive, never into memory.

@@ -17,6 +17,7 @@ timeouts) is set up by tests/environment.py, a plugin that pytest loads before p
 """
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,18 @@ def pytest_collection_modifyitems(config, items):
         if others:
             raise pytest.UsageError(f"{item.nodeid} is in tests/{tier} but marked {', '.join(sorted(others))}")
         item.add_marker(getattr(pytest.mark, tier))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test that used a worker or a server shows their recent output: the why is usually there."""
+    report = yield
+    if report.failed:
+        for name in ("worker", "server"):
+            service = getattr(item, "funcargs", {}).get(name)
+            if service is not None and hasattr(service, "log"):
+                report.sections.append((f"{name} output ({report.when})", service.log()))
+    return report
 
 
 @pytest.fixture
@@ -98,13 +111,17 @@ def mallory(other_user, client_of):
 
 
 @pytest.fixture(autouse=True)
-def _no_leftover_runs(request):
-    """A test with a worker cancels what it left queued or running before its database is emptied."""
+def _no_leftovers(request):
+    """A test with a worker cancels what it left queued or running, and waits for the worker to finish, before its
+    database is emptied. A run's files are kept by its id, and an emptied or rolled-back SQLite database gives the
+    same ids again: a test's run files go with it, so that a later run never takes them for its own checkpoints."""
     yield
     if "worker" in request.fixturenames:
         from tests.services import stop_leftover_runs
 
         stop_leftover_runs()
+        request.getfixturevalue("worker").wait_idle()
+    shutil.rmtree(Path(os.environ["MEDIA_ROOT"]) / "runs", ignore_errors=True)  # the session's throwaway folder
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ is a plugin named on the command line (pyproject's addopts), and its wrapper of 
 
 import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -20,8 +21,10 @@ from config.embedded_redis import EmbeddedRedis
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM would refuse to run there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-# Runs and their artifacts go to a throwaway folder; a lost worker is noticed after a few seconds.
-os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="netbuilder-media-"))
+# Runs and their artifacts go to a throwaway folder, never to one the environment names (the tests empty it); a
+# lost worker is noticed after a few seconds.
+os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="netbuilder-media-")
+atexit.register(shutil.rmtree, os.environ["MEDIA_ROOT"], ignore_errors=True)
 os.environ.setdefault("RUN_HEARTBEAT_TIMEOUT", "5")
 # The test worker shares two cores with the test process, Daphne and Chromium: one torch thread each. In the
 # test process and every child (set before torch is first imported): on a busy machine torch's idle threads
@@ -49,6 +52,9 @@ def needs_no_redis(options) -> bool:
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_load_initial_conftests(early_config, parser, args):
     global _embedded_redis
+    # The test machine has no internet: pages do not offer MNIST as a network's first dataset, since opening it
+    # would try a download (tests/api/test_offline_downloads.py turns downloads on against a closed port).
+    os.environ.setdefault("DATASET_DOWNLOADS", "false")
     if not os.environ.get("REDIS_URL"):
         if needs_no_redis(early_config.known_args_namespace):
             os.environ["REDIS_URL"] = NO_REDIS

@@ -95,6 +95,20 @@ class Worker(Service):
             app.close()
         assert self.proc.poll() is None, self.log()
 
+    def wait_idle(self, timeout: float = 60) -> None:
+        """Return once the worker has finished its task: a run's status changes before its worker stores the
+        run's last event and hands its slot on, and the test's database must not be emptied under those writes.
+        The worker has one pool process, so a ping queued behind that task comes back only after it."""
+        from celery import Celery
+
+        if self.proc.poll() is not None:
+            return
+        app = Celery(broker=self.env["REDIS_URL"], backend=self.env["REDIS_URL"], set_as_current=False)
+        try:
+            app.send_task("training.tasks.ping", queue="cpu").get(timeout=timeout)
+        finally:
+            app.close()
+
 
 class Server(Service):
     def __init__(self, env: dict):

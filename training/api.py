@@ -12,7 +12,8 @@ from typing import Any
 from django.conf import settings
 from django.http import FileResponse, HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Body, File, Form, Router, Schema, Status
+from ninja import Body, File, Form, Query, Router, Schema, Status
+from ninja import Path as NinjaPath
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from pydantic import Field
@@ -21,10 +22,9 @@ from builder.graph import analyze
 from builder.models import Network
 from builder.openapi import GRAPH_BODY
 
-from . import data, inference, lifecycle, protocol, storage
+from . import data, inference, lifecycle, protocol, shares, storage
 from .config import describe
 from .datasets import check_fit, list_builtins
-from .datasets.idx import IDX_DATASETS
 from .models import Run, RunEvent, UploadedDataset
 from .scheduler import live_workers, queue_position
 
@@ -43,6 +43,8 @@ class DatasetOut(Schema):
     builtin: bool
     kind: str = Field("", description="image, tabular, points, sequence or tokens: how its samples look")
     info: dict[str, Any] | None = None
+    ready: bool = Field(True, description="False for MNIST or Fashion-MNIST when their files are not cached and "
+                                          "downloads are off: opening it then fails, and the files are uploaded")
 
 
 class DatasetDetail(DatasetOut):
@@ -55,11 +57,20 @@ class FitOut(Schema):
     fixes: list[dict[str, Any]]
 
 
+class StartFrom(Schema):
+    """Fine-tuning: start from these weights instead of a fresh initialisation (one of the two)."""
+
+    version: int | None = Field(None, description="A version of the same network with imported weights.")
+    run: int | None = Field(None, description="One of your finished runs: the weights it trained.")
+
+
 class RunIn(Schema):
     network_id: int
     version: int | None = Field(None, description="The network version to train; the current one when left out.")
     dataset: str
     config: dict[str, Any] = {}
+    start_from: StartFrom | None = Field(None, description="Weights to start from, taken where the names and "
+                                                           "shapes match the trained graph's.")
 
 
 class ForkIn(Schema):
@@ -90,6 +101,8 @@ class RunOut(Schema):
     downloads: list[str]
     parent_id: int | None
     parent_epoch: int | None
+    init_version: int | None = Field(None, description="It started from this version's imported weights.")
+    init_run_id: int | None = Field(None, description="It started from the weights this run trained.")
     last_seq: int
 
 
@@ -102,15 +115,14 @@ class Detail(Schema):
 @router.get("/datasets", response=list[DatasetOut], summary="Built-in datasets and your uploads")
 def list_datasets(request: HttpRequest):
     builtins = [{"key": d["name"], "title": d["title"], "description": d["description"], "builtin": True,
-                 "kind": d["kind"]} for d in list_builtins()]
-    builtins += [{"key": key, "title": spec.title, "description": spec.description, "builtin": True,
-                  "kind": "image"} for key, spec in IDX_DATASETS.items()]
+                 "kind": d["kind"], "info": d["info"], "ready": data.ready(d["name"])} for d in list_builtins()]
     uploads = [{"key": u.key, "title": u.name, "builtin": False, "kind": u.info.get("kind", ""), "info": u.info}
                for u in UploadedDataset.objects.filter(owner=request.user)]
     return builtins + uploads
 
 
-@router.get("/datasets/{key}", response=DatasetDetail, summary="A dataset's shapes, task, classes and first samples")
+@router.get("/datasets/{key}", response={200: DatasetDetail, 400: Detail, 404: Detail, 503: Detail},
+            summary="A dataset's shapes, task, classes and first samples (503: a download the server could not make)")
 def get_dataset(request: HttpRequest, key: str, n: int = PREVIEW_SAMPLES):
     """`n`: how many samples to preview (at most 500), spread over the whole set."""
     dataset, listing = data.listing(key, request.user.pk)
@@ -139,7 +151,8 @@ def delete_dataset(request: HttpRequest, key: str):
     return Status(204, None)
 
 
-@router.post("/datasets/{key}/fit", response=FitOut, openapi_extra=GRAPH_BODY,
+@router.post("/datasets/{key}/fit", response={200: FitOut, 400: Detail, 404: Detail, 503: Detail},
+             openapi_extra=GRAPH_BODY,
              summary="Does a graph fit this dataset? Problems, and the parameter changes that fix them")
 def fit(request: HttpRequest, key: str, graph: dict[str, Any] = Body(...)):
     _, listing = data.listing(key, request.user.pk)
@@ -162,6 +175,7 @@ def _run_out(run: Run) -> dict:
     return {**{f: getattr(run, f) for f in RunOut.model_fields if hasattr(run, f)},
             "queue_position": queue_position(run), "duration_s": run.duration_s,
             "downloads": [n for n in protocol.DOWNLOADS if n in run.artifacts.get("files", {})],
+            "init_version": run.init_version.number if run.init_version_id else None,
             "last_seq": run.event_seq}
 
 
@@ -169,14 +183,23 @@ def _own_run(request: HttpRequest, run_id: int) -> Run:
     return get_object_or_404(Run.objects.select_related("version"), pk=run_id, owner=request.user)
 
 
-@router.post("/runs", response={201: RunOut, 400: Detail, 404: Detail, 429: Detail},
+@router.post("/runs", response={201: RunOut, 400: Detail, 404: Detail, 429: Detail, 503: Detail},
              summary="Start training a network (its current version, or the one named)")
 def create_run(request: HttpRequest, payload: RunIn):
     network = get_object_or_404(Network, pk=payload.network_id, owner=request.user)
     version = get_object_or_404(network.versions, number=payload.version or network.version)
     lifecycle.checked_config(payload.config)  # a bad setting is named before the dataset is loaded
     _, listing = data.listing(payload.dataset, request.user.pk)
-    run = lifecycle.create(request.user, version, payload.dataset, listing["info"], payload.config)
+    start = payload.start_from
+    init_version = init_run = None
+    if start is not None and (start.version is None) == (start.run is None):
+        raise HttpError(400, "start_from names either a version or a run")
+    if start is not None and start.version is not None:
+        init_version = get_object_or_404(network.versions, number=start.version)
+    if start is not None and start.run is not None:
+        init_run = _own_run(request, start.run)
+    run = lifecycle.create(request.user, version, payload.dataset, listing["info"], payload.config,
+                           init_version=init_version, init_run=init_run)
     return Status(201, _run_out(run))
 
 
@@ -269,6 +292,113 @@ def predict(request: HttpRequest, run_id: int, payload: PredictIn):
         return inference.predict(run, payload.x)
     except ValueError as exc:
         raise HttpError(400, str(exc)) from None
+
+
+# --- share links -------------------------------------------------------------------------------------
+
+# Ids as the database can hold them: a larger number is refused (422) before a query could overflow.
+MAX_ID = 2**63 - 1
+
+
+class ShareIn(Schema):
+    network_id: int | None = Field(None, ge=1, le=MAX_ID, description="Share a version of this network ...")
+    version: int | None = Field(None, ge=1, le=MAX_ID, description="... this one (the current one when left out),")
+    run_id: int | None = Field(None, ge=1, le=MAX_ID, description="or else this finished run.")
+
+
+class ShareOut(Schema):
+    id: int
+    kind: str = Field(description="version or run")
+    network_id: int
+    version: int
+    run_id: int | None
+    hint: str = Field(description="The token's first characters, to tell links apart.")
+    created: datetime
+
+
+class NewShare(ShareOut):
+    url: str = Field(description="The link; its token is shown only this once (only a digest is kept).")
+
+
+@router.post("/shares", response={201: NewShare, 400: Detail, 404: Detail, 409: Detail},
+             summary="A read-only link to a network version or a finished run, for anyone who has it")
+def create_share(request: HttpRequest, payload: ShareIn):
+    link, token = shares.share(request.user, payload.network_id, payload.version, payload.run_id)
+    return Status(201, {**shares.described(link), "url": request.build_absolute_uri(shares.link_path(token))})
+
+
+@router.get("/shares", response=list[ShareOut], summary="Your share links that still work, newest first")
+def list_shares(request: HttpRequest, network_id: int | None = Query(None, ge=1, le=MAX_ID),
+                run_id: int | None = Query(None, ge=1, le=MAX_ID)):
+    return [shares.described(link) for link in shares.owned(request.user, network_id, run_id)]
+
+
+@router.delete("/shares/{share_id}", response={204: None}, summary="Revoke a share link: it then opens nothing")
+def revoke_share(request: HttpRequest, share_id: int = NinjaPath(..., ge=1, le=MAX_ID)):
+    shares.revoke(request.user, share_id)
+    return Status(204, None)
+
+
+# --- looking inside a run's model (a finished run's weights, else its latest checkpoint) ----------------------
+
+MAX_MISCLASSIFIED = 100
+MAX_PAIRS = 2000
+
+
+class InspectIn(Schema):
+    x: list[Any] | None = Field(None, description="One input, shaped like the network's Input; or give `sample`.")
+    sample: int | None = Field(None, description="The number of a validation sample (0 = the first), instead of x.")
+
+
+def _looked_inside(run: Run, look, *args, **kwargs):
+    try:
+        return look(run, *args, **kwargs)
+    except inference.NoModel as exc:
+        raise HttpError(409, str(exc)) from None
+    except ValueError as exc:
+        raise HttpError(400, str(exc)) from None
+
+
+def _limit(name: str, value: int, most: int) -> int:
+    if not 1 <= value <= most:
+        raise HttpError(400, f"{name} must be between 1 and {most}; it is {value}")
+    return value
+
+
+@router.post("/runs/{run_id}/inspect", response={200: dict[str, Any], 400: Detail, 409: Detail},
+             summary="What every node outputs for one input (feature maps, sequences, vectors), the class "
+                     "probabilities and the first convolution's filters")
+def inspect(request: HttpRequest, run_id: int, payload: InspectIn):
+    """Give `x` (an input) or `sample` (a validation sample's number). Feature maps are capped at 8 channels and
+    pooled to at most 28×28; sequences at 64×64; vectors at 256 values."""
+    run = _own_run(request, run_id)
+    if (payload.x is None) == (payload.sample is None):
+        raise HttpError(400, "give either x (an input) or sample (a validation sample's number), not both or neither")
+    return _looked_inside(run, inference.inspect, x=payload.x, sample=payload.sample)
+
+
+@router.get("/runs/{run_id}/misclassified", response={200: dict[str, Any], 400: Detail, 409: Detail},
+            summary="A classifier's misclassified validation samples: predicted, true class and confidence")
+def misclassified(request: HttpRequest, run_id: int, limit: int = 24):
+    """The most confident mistakes first; `limit` at most 100. `wrong` counts them all."""
+    run = _own_run(request, run_id)
+    return _looked_inside(run, inference.misclassified, _limit("limit", limit, MAX_MISCLASSIFIED))
+
+
+@router.get("/runs/{run_id}/predictions", response={200: dict[str, Any], 400: Detail, 409: Detail},
+            summary="A regressor's predictions against the true values over the validation set")
+def predictions(request: HttpRequest, run_id: int, limit: int = 500):
+    """`true` and `predicted` (the first output), for at most `limit` (2000) validation samples."""
+    run = _own_run(request, run_id)
+    return _looked_inside(run, inference.regression_pairs, _limit("limit", limit, MAX_PAIRS))
+
+
+@router.get("/runs/{run_id}/units", response={200: dict[str, Any], 400: Detail, 409: Detail},
+            summary="Each unit's output over the input plane, for a network of two inputs and small layers")
+def units(request: HttpRequest, run_id: int):
+    """For every layer whose output has at most 8 units: each unit's output over a 20×20 grid of the input plane
+    (`x`, `y`: the cell centres; rows follow `y`)."""
+    return _looked_inside(_own_run(request, run_id), inference.units)
 
 
 # --- the cluster --------------------------------------------------------------------------------------

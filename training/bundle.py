@@ -27,10 +27,11 @@ EXPORT_BATCH = 2  # torch.export specialises a dimension of size 1, which would 
 
 
 def write_bundle(out_dir: Path, model: torch.nn.Module, analysis: Analysis, graph: dict,
-                 config: dict, metrics: dict, sample_input: torch.Tensor) -> dict:
+                 config: dict, metrics: dict, sample_input: torch.Tensor, dataset: dict | None = None) -> dict:
     """Write the bundle of a trained model into out_dir and report what was written.
 
-    sample_input is a batch of real inputs (one row will do); the ONNX file is checked against it. Returns
+    sample_input is a batch of real inputs (one row will do); the ONNX file is checked against it. `dataset`:
+    the training data's Dataset.info(), whose scaling and class names the README gives. Returns
     {"files": {name: size in bytes}, "onnx": {"ok", "max_abs_diff", "error"}}, ready to be stored as JSON.
     """
     out_dir = Path(out_dir)
@@ -44,7 +45,7 @@ def write_bundle(out_dir: Path, model: torch.nn.Module, analysis: Analysis, grap
     for name, document in (("graph.json", graph), ("config.json", config), ("metrics.json", metrics)):
         (out_dir / name).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     onnx = export_onnx(out_dir / "model.onnx", analysis, state, sample_input)
-    (out_dir / "README.md").write_text(readme(analysis, onnx["ok"]), encoding="utf-8")
+    (out_dir / "README.md").write_text(readme(analysis, onnx["ok"], dataset), encoding="utf-8")
 
     names = ["model.py", "weights.safetensors", "state_dict.pt", *(["model.onnx"] if onnx["ok"] else []),
              "graph.json", "config.json", "metrics.json", "README.md"]
@@ -115,7 +116,7 @@ def quiet_exporter():
         logger.setLevel(level)
 
 
-def readme(analysis: Analysis, with_onnx: bool) -> str:
+def readme(analysis: Analysis, with_onnx: bool, dataset: dict | None = None) -> str:
     cls = class_name(analysis.graph.name)
     title = " ".join((analysis.graph.name or cls).split())  # a heading must stay on one line
     source = analysis.shapes[analysis.input_node]
@@ -144,4 +145,21 @@ def readme(analysis: Analysis, with_onnx: bool) -> str:
         lines.append("- `model.onnx` runs in ONNX Runtime at any batch size.")
     lines += ["- `graph.json` is the network as drawn, `config.json` its training settings and "
               "`metrics.json` its final metrics.", ""]
+    if dataset:
+        lines += data_section(dataset)
     return "\n".join(lines)
+
+
+def data_section(dataset: dict) -> list[str]:
+    """What an input must look like (its scaling, as in training) and what the outputs mean (the class names)."""
+    lines = ["## Inputs and outputs", "",
+             f"Trained on {dataset.get('title') or dataset.get('name', 'its dataset')}. Scale new inputs as the "
+             f"training inputs were: {dataset.get('scaling') or 'not recorded for this dataset'}.", ""]
+    classes = dataset.get("classes") or []
+    if dataset.get("task") == "classification" and classes:
+        lines += [f"The output is one score (a logit) per class; `output.softmax(-1)` gives probabilities and "
+                  f"`output.argmax(-1)` the class index. The {len(classes)} classes, by index:", ""]
+        lines += [f"- {i}: {name}" for i, name in enumerate(classes)]
+    else:
+        lines.append(f"The output is the predicted target, of shape {dataset.get('output_shape')} per sample.")
+    return [*lines, ""]

@@ -46,6 +46,8 @@ class TrainingConfig(BaseModel):
     device: Literal["auto", "cuda", "mps", "cpu"] = Field(
         "auto", description="Where to train: auto picks CUDA, then MPS, then the CPU.")
     mixed_precision: bool = Field(True, description="bf16 autocast on a GPU (ignored on the CPU).")
+    layer_stats: bool = Field(True, description="Record each layer's output, gradient and update statistics "
+                                                "every few steps (at most 3% of the training time).")
     loss: Literal["auto", "cross_entropy", "mse", "l1", "huber"] = Field(
         "auto", description="auto: cross-entropy for classification, MSE for regression.")
 

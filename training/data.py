@@ -15,7 +15,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 
 from .datasets import BUILTINS, Dataset, DatasetError, UploadLimits, load_dataset, load_upload
-from .datasets.idx import IDX_DATASETS
+from .datasets.idx import IDX_DATASETS, idx_cached
 from .datasets.store import ARRAYS, open_array, stored_dataset
 from .engine import split
 from .models import UploadedDataset
@@ -170,7 +170,8 @@ def load_run_dataset(key: str, owner_id: int, seed: int) -> Dataset:
 @lru_cache(maxsize=8)
 def _builtin(key: str, seed: int) -> Dataset:
     # Generated sets (spirals, waves) draw their points from the run's seed.
-    return load_dataset(key, seed=seed, cache_dir=settings.DATASET_CACHE_DIR, download=settings.DATASET_DOWNLOADS)
+    return load_dataset(key, seed=seed, cache_dir=settings.DATASET_CACHE_DIR, download=settings.DATASET_DOWNLOADS,
+                        mirrors=settings.DATASET_MIRRORS)
 
 
 def listing(key: str, owner_id: int) -> tuple[Dataset, dict]:
@@ -184,10 +185,15 @@ def listing(key: str, owner_id: int) -> tuple[Dataset, dict]:
                   "kind": data.kind, "info": data.info()}
 
 
+def ready(key: str) -> bool:
+    """Whether a built-in dataset opens without a download that is turned off (MNIST is then uploaded instead)."""
+    return key not in IDX_DATASETS or settings.DATASET_DOWNLOADS or idx_cached(key, settings.DATASET_CACHE_DIR)
+
+
 def split_indices(n: int, config: dict):
     """The run's training and validation indices, exactly as its training split them."""
     return split(n, config["val_split"], config["seed"])
 
 
-__all__ = ["DatasetError", "NoSuchDataset", "add_upload", "listing", "load_run_dataset", "own_upload",
+__all__ = ["DatasetError", "NoSuchDataset", "add_upload", "listing", "load_run_dataset", "own_upload", "ready",
            "split_indices", "upload_dataset", "upload_limits"]

@@ -16,12 +16,20 @@ import torch
 from torch import nn
 
 from builder.graph import Analysis, GraphInvalid, compile_graph
+from builder.graph.codegen import python_names
 
 from .datasets import Dataset
+from .insight import LayerStats, warnings
+from .probing import decision_boundary, plane
 from .protocol import EventKind, best_score
 
 EVAL_BATCH = 1024
+CONFUSION_MAX_CLASSES = 100  # past this, an epoch's confusion matrix is too large to send every epoch
 STEP_EVENTS_PER_SECOND = 10
+
+
+class NonFiniteLoss(ValueError):
+    """The loss became NaN or infinite; the message names the first node whose output did."""
 
 
 class Hooks:
@@ -64,14 +72,28 @@ def pick_device(choice: str) -> torch.device:
 
 
 def build_model(analysis: Analysis, seed: int) -> nn.Module:
-    """Compile an analysed graph with seeded initial weights, so a seed gives the same model everywhere.
+    """Compile an analysed graph with seeded initial weights, so a seed gives the same model everywhere; the
+    weights of nodes marked `"trainable": false` are frozen.
 
     An invalid graph raises GraphInvalid (a ValueError) with its errors' messages.
     """
     if not analysis.valid:
         raise GraphInvalid(analysis)
     torch.manual_seed(seed)
-    return compile_graph(analysis)
+    model = compile_graph(analysis)
+    names = python_names(list(analysis.graph.nodes))
+    for node_id in analysis.frozen:  # fine-tuning: these weights get no gradient, so no optimizer moves them
+        getattr(model, names[node_id]).requires_grad_(False)
+    return model
+
+
+def load_matching(model: nn.Module, state: dict[str, torch.Tensor]) -> tuple[int, list[str]]:
+    """Fine-tuning: copy in the tensors of `state` whose name and shape the model shares; the rest of the
+    model keeps its fresh values (a new head). Returns how many were copied, and the model's names left out."""
+    own = model.state_dict()
+    matching = {k: v for k, v in state.items() if k in own and tuple(v.shape) == tuple(own[k].shape)}
+    model.load_state_dict(matching, strict=False)
+    return len(matching), [k for k in own if k not in matching]
 
 
 def split(n: int, val_split: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -109,8 +131,13 @@ def _scheduler(optimizer: torch.optim.Optimizer, c: dict, steps_per_epoch: int):
 class Trainer:
     """Trains one model on one in-memory dataset with one checked config (training.config.check_config)."""
 
-    def __init__(self, model: nn.Module, data: Dataset, config: dict, hooks: Hooks | None = None):
+    def __init__(self, model: nn.Module, data: Dataset, config: dict, hooks: Hooks | None = None,
+                 insight: LayerStats | None = None):
         self.config, self.hooks, self.task = config, hooks or Hooks(), data.task
+        # Layer statistics (training.insight), recorded when the config asks; also names the node where a
+        # loss that is not finite comes from.
+        self.insight = insight
+        self.stats = insight if insight is not None and config.get("layer_stats") else None
         self.device = pick_device(config["device"])
         self.model = model.to(self.device)
         train_idx, val_idx = split(len(data.X), config["val_split"], config["seed"])
@@ -126,6 +153,10 @@ class Trainer:
         self.shuffle = torch.Generator().manual_seed(config["seed"] + 1)
         self.epoch, self.global_step, self.result = 0, 0, Result()
         self.best_val, self.bad_epochs = math.inf, 0
+        # A classifier of points in the plane: its decision over a grid of the plane goes with every epoch event
+        # (1,600 predictions of a small network, far cheaper than a request that loads a checkpoint each epoch).
+        two_features = x.dim() == 2 and x.shape[1] == 2 and x.is_floating_point()
+        self.grid = plane(x) if self.task == "classification" and two_features and len(x) else None
 
     # --- checkpoints ----------------------------------------------------------------------------------
 
@@ -155,7 +186,7 @@ class Trainer:
     # --- the loop -------------------------------------------------------------------------------------
 
     def run(self) -> Result:
-        c = self.config
+        c, model = self.config, self.model
         started = time.monotonic()
         first_epoch = self.epoch
         while self.epoch < c["epochs"]:
@@ -173,7 +204,8 @@ class Trainer:
             metrics["eta_s"] = round((time.monotonic() - started) / done * (c["epochs"] - self.epoch), 1)
             self.result.history.append(metrics)
             best = self._track_best(metrics)
-            self.hooks.emit(EventKind.EPOCH, {**metrics, "best": best})
+            extra = {"boundary": decision_boundary(model, *self.grid, self.device)} if self.grid else {}
+            self.hooks.emit(EventKind.EPOCH, {**metrics, "best": best, **extra})
             self.hooks.save_checkpoint(self.epoch, self.state())
             if c["early_stopping"] and self.bad_epochs >= c["early_stopping"]:
                 self.result.stopped_early = True
@@ -201,10 +233,17 @@ class Trainer:
             loss.backward()
             if c["grad_clip"]:
                 nn.utils.clip_grad_norm_(model.parameters(), c["grad_clip"])
+            recording = self.stats is not None and self.stats.due(self.global_step)
+            if recording:
+                self.stats.keep_weights()
             self.optimizer.step()
             if self.per_step_schedule:
                 self.scheduler.step()
             self.global_step += 1
+            if recording:
+                nodes = self.stats.record(xb, (time.monotonic() - started) / (step + 1))
+                self.hooks.emit(EventKind.LAYER_STATS, {"epoch": self.epoch + 1, "step": self.global_step,
+                                                        "nodes": nodes, "warnings": warnings(nodes)})
             seen += len(index)
             loss = loss.detach()
             loss_sum += loss * len(index)
@@ -215,6 +254,8 @@ class Trainer:
             if now - last_emit >= interval or step == self.steps_per_epoch - 1:
                 first = self.global_step - len(pending) + 1
                 losses = torch.stack(pending).tolist()
+                if not all(map(math.isfinite, losses)):
+                    self._non_finite(xb, step)
                 self.hooks.emit(EventKind.STEP, {"epoch": self.epoch + 1, "step": step + 1,
                                          "steps_per_epoch": self.steps_per_epoch,
                                          "losses": [[first + i, v] for i, v in enumerate(losses)],
@@ -229,6 +270,14 @@ class Trainer:
             metrics["train_accuracy"] = correct.item() / seen
         return metrics
 
+    def _non_finite(self, xb: torch.Tensor, step: int) -> None:
+        where = f"at epoch {self.epoch + 1}, step {step + 1}"
+        node = self.insight.first_non_finite(xb) if self.insight is not None else None
+        if node is None:
+            raise NonFiniteLoss(f"the loss became NaN or infinite {where}; try a lower learning rate")
+        raise NonFiniteLoss(f"the loss became NaN or infinite {where}: node '{node}' is the first whose output "
+                            "is not finite; try a lower learning rate, or normalise its input")
+
     @torch.no_grad()
     def _evaluate(self) -> dict:
         if not len(self.x_val):
@@ -237,19 +286,27 @@ class Trainer:
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device, dtype=torch.long)
         abs_err = torch.zeros((), device=self.device)
+        confusion = None  # true class by predicted class, counted on the device
         for start in range(0, len(self.x_val), EVAL_BATCH):
             xb, yb = self.x_val[start:start + EVAL_BATCH], self.y_val[start:start + EVAL_BATCH]
             with self._precision():
                 out = self.model(xb).float()
             loss_sum += self.loss_fn(out, yb) * len(xb)
             if self.task == "classification":
-                correct += (out.argmax(1) == yb).sum()
+                predicted = out.argmax(1)
+                correct += (predicted == yb).sum()
+                classes = out.shape[1]
+                if classes <= CONFUSION_MAX_CLASSES:
+                    counts = torch.bincount(yb * classes + predicted, minlength=classes * classes)
+                    confusion = counts if confusion is None else confusion + counts
             else:
                 abs_err += (out - yb).abs().mean() * len(xb)
         n = len(self.x_val)
         metrics = {"val_loss": (loss_sum / n).item()}
         if self.task == "classification":
             metrics["val_accuracy"] = correct.item() / n
+            if confusion is not None:
+                metrics["confusion"] = confusion.view(classes, classes).tolist()
         else:
             metrics["val_mae"] = (abs_err / n).item()
         return metrics

@@ -62,6 +62,15 @@ class Publisher:
     def put(self, kind: str, data: dict) -> None:
         self._queue.put((kind, data))
 
+    def flush(self) -> None:
+        """Wait until every event put so far is stored, so a checkpoint is never recorded ahead of its epoch's
+        events: a run taken up again from that checkpoint would never send them."""
+        stored = threading.Event()
+        self._queue.put(stored)
+        while not stored.wait(HEARTBEAT_SECONDS):
+            if not self._thread.is_alive():
+                return
+
     def close(self) -> None:
         """Deliver everything queued, then stop the thread."""
         self._queue.put(None)
@@ -78,7 +87,9 @@ class Publisher:
                     item = ()
                 if item is None:
                     break
-                if item:
+                if isinstance(item, threading.Event):
+                    item.set()
+                elif item:
                     self._deliver(loop, *item)
                 if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
                     self._with_retry(self._beat)
@@ -92,7 +103,11 @@ class Publisher:
             self.stop_requested.set()
 
     def _deliver(self, loop: asyncio.AbstractEventLoop, kind: str, data: dict) -> None:
-        event = self._with_retry(lambda: self.run.add_event(kind, data))
+        try:
+            event = self._with_retry(lambda: self.run.add_event(kind, data))
+        except (TypeError, ValueError):  # not JSON: a bug to log, not a reason to stop the heartbeat
+            log.exception("could not store a %s event of run %s", kind, self.run.pk)
+            return
         if event is None:
             return
         try:

@@ -121,8 +121,14 @@ def _within_active_cap(owner_id: int) -> None:
 # --- create, fork, queue, dispatch --------------------------------------------------------------------
 
 def create(owner, version: NetworkVersion, dataset: str, info: dict, raw_config: dict | None, *,
-           parent: Run | None = None, parent_epoch: int | None = None) -> Run:
-    """A new queued run of a network version on a dataset (`info` is the dataset's Dataset.info())."""
+           parent: Run | None = None, parent_epoch: int | None = None, init_version: NetworkVersion | None = None,
+           init_run: Run | None = None) -> Run:
+    """A new queued run of a network version on a dataset (`info` is the dataset's Dataset.info()), from a
+    fresh initialisation, or from a version's imported weights or an earlier run's trained ones."""
+    if init_version is not None and not init_version.weights:
+        raise Refused(f"version {init_version.number} has no imported weights to start from")
+    if init_run is not None and "state_dict.pt" not in init_run.artifacts.get("files", {}):
+        raise Refused(f"run {init_run.pk} has no trained weights to start from (it {init_run.status})")
     config = checked_config(raw_config)
     queue = trainable(analyze(version.graph, settings.GRAPH_LIMITS), info, config)
     served(queue)
@@ -130,7 +136,10 @@ def create(owner, version: NetworkVersion, dataset: str, info: dict, raw_config:
         _within_active_cap(owner.pk)
         run = Run.objects.create(owner=owner, network_id=version.network_id, version=version, dataset=dataset,
                                  dataset_info=info, config=config, queue=queue, parent=parent,
-                                 parent_epoch=parent_epoch)
+                                 parent_epoch=parent_epoch, init_version=init_version, init_run=init_run)
+        # Files are kept by run id, and a database restored from a backup gives out ids again that the storage
+        # still has files under: a new run must not take another's checkpoint for its own.
+        storage.delete_run_files(run)
         _queue(run)
     return run
 

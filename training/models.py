@@ -1,3 +1,6 @@
+import hashlib
+import secrets
+
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import models, transaction
@@ -74,6 +77,11 @@ class Run(models.Model):
     artifacts = models.JSONField(default=dict)  # file name -> size, and the ONNX check report
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="forks")
     parent_epoch = models.PositiveIntegerField(null=True, blank=True)
+    # Fine-tuning: the weights a run starts from, where they are not a fresh initialisation: a version's
+    # imported weights, or what an earlier run trained. Tensors are taken where name and shape match.
+    init_version = models.ForeignKey("builder.NetworkVersion", null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    init_run = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     event_seq = models.PositiveIntegerField(default=0)  # the last sequence number given to an event
 
     class Meta:
@@ -112,7 +120,7 @@ class RunEvent(models.Model):
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events")
     seq = models.PositiveIntegerField()
-    kind = models.CharField(max_length=10)
+    kind = models.CharField(max_length=16)  # the longest EventKind, "layer_stats", fits
     data = models.JSONField()
     created = models.DateTimeField(auto_now_add=True)
 
@@ -136,3 +144,47 @@ class WorkerInfo(models.Model):
 
     class Meta:
         ordering = ["name"]
+
+
+class ShareLink(models.Model):
+    """A read-only link to one network version or one finished run, for anyone who has it.
+
+    The token (256 random bits) is shown once, when the link is made; only its SHA-256 is stored, as for API
+    tokens, so the database cannot hand links out. A revoked link finds nothing: the same 404 as a wrong one.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="share_links")
+    version = models.ForeignKey("builder.NetworkVersion", null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="share_links")
+    run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.CASCADE, related_name="share_links")
+    digest = models.CharField(max_length=64, unique=True)
+    hint = models.CharField(max_length=8)  # the token's first characters, to tell links apart
+    created = models.DateTimeField(auto_now_add=True)
+    revoked = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [models.CheckConstraint(
+            condition=models.Q(version__isnull=False, run__isnull=True) | models.Q(version__isnull=True,
+                                                                                  run__isnull=False),
+            name="share_one_thing")]
+
+    @staticmethod
+    def digest_of(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, owner, *, version=None, run=None) -> tuple["ShareLink", str]:
+        token = secrets.token_urlsafe(32)
+        link = cls.objects.create(owner=owner, version=version, run=run, digest=cls.digest_of(token), hint=token[:6])
+        return link, token
+
+    @classmethod
+    def active(cls, token: str) -> "ShareLink | None":
+        """The link this token opens, or None (wrong, revoked, or its owner's account is disabled)."""
+        return cls.objects.select_related("version__network", "run__version__network").filter(
+            digest=cls.digest_of(token), revoked__isnull=True, owner__is_active=True).first()
+
+    @property
+    def network(self):
+        return (self.run.version if self.run else self.version).network

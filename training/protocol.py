@@ -28,6 +28,7 @@ class EventKind(StrEnum):
     STATUS = "status"  # status, queue position, device, error, epochs done
     STEP = "step"  # batched step losses, about ten a second
     EPOCH = "epoch"  # train/val loss and accuracy, throughput, ETA, and whether it is the best so far
+    LAYER_STATS = "layer_stats"  # per node: output mean, std, histogram, dead units; gradient norm, update ratio
     LOG = "log"
     ERROR = "error"
     DONE = "done"  # the final status and the files to download

@@ -1,8 +1,11 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from builder.models import Network
+
+from . import shares
 
 
 @login_required
@@ -16,3 +19,14 @@ def dashboard(request, network_id: int):
         if wanted.isascii() and wanted.isdigit() else None
     page = {"network_id": network.pk, "run_id": run_id, "editor_url": f"/networks/{network.pk}/"}
     return render(request, "training/dashboard.html", {"network": network, "page": page})
+
+
+@never_cache
+def shared(request, token: str):
+    """A share link's read-only page, for anyone who has the link; a wrong or revoked one is a 404."""
+    link = shares.opened(token)
+    response = render(request, "training/shared.html", {"share": shares.page(link)})
+    # The token is in this page's address: no referrer carries it off to a link's target, no index keeps it.
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex"
+    return response

@@ -7,8 +7,9 @@ from .codegen import GraphInvalid, compile_graph, generate_source
 from .errors import ErrorCode, GraphError
 from .layers import LAYERS, registry_document
 from .limits import Limits, check_size
-from .schema import CURRENT_VERSION, parse_json, published_schema
+from .schema import CURRENT_VERSION, parse_json, published_schema, upgrade
 from .validate import Analysis, analyze
 
 __all__ = ["LAYERS", "CURRENT_VERSION", "Analysis", "ErrorCode", "GraphError", "GraphInvalid", "Limits", "analyze",
-           "check_size", "compile_graph", "generate_source", "parse_json", "published_schema", "registry_document"]
+           "check_size", "compile_graph", "generate_source", "parse_json", "published_schema", "registry_document",
+           "upgrade"]

@@ -21,6 +21,7 @@ class ErrorCode(StrEnum):
     BAD_PARAM = "bad_param"
     DANGLING_EDGE = "dangling_edge"
     DUPLICATE_PORT = "duplicate_port"
+    NO_SUCH_OUTPUT = "no_such_output"  # an edge leaves an output its source does not have
     MISSING_INPUT = "missing_input"
     SURPLUS_INPUT = "surplus_input"
     CYCLE = "cycle"

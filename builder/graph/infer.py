@@ -8,7 +8,7 @@ call and forward expression), on `meta` tensors, which carry shapes but no data.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import torch
@@ -28,16 +28,44 @@ class NodeShape:
     dtype: str  # "float32" or "int64"
     params: int
     layout: str | None = None  # the names of the axes, one letter each: "CHW", "CL", "TF", "F", "T", "C"
+    more: tuple[NodeShape, ...] = ()  # a multi-output node's outputs after its first (an LSTM's state)
+
+    def output(self, index: int) -> NodeShape:
+        """Output `index` of the node (0 is this one)."""
+        return self if index == 0 else self.more[index - 1]
+
+    @property
+    def outputs(self) -> tuple[NodeShape, ...]:
+        return (self, *self.more)
 
 
 def freeze(params: dict) -> tuple:
     return tuple(sorted(params.items()))
 
 
+def shape_key(layer_type: str, params: dict) -> tuple:
+    """The parameters as the inference cache keys them: those that cannot change a shape or a parameter
+    count (eps, dropout rates) at their defaults, so that editing one reuses the inferred result."""
+    spec = LAYERS[layer_type]
+    return freeze({k: v if (param := spec.param(k)) is None or param.shaping else param.default
+                   for k, v in params.items()})
+
+
 @lru_cache(maxsize=4096)
 def _forward_function(expression: str, arity: int):
     args = ", ".join(f"x{i}" for i in range(arity))
     return eval(f"lambda m, {args}: {expression}", {"torch": torch})
+
+
+@lru_cache(maxsize=1024)
+def _statements_function(statements: tuple[str, ...], arity: int, outputs: int):
+    """A multi-output node's forward statements as a function returning every output."""
+    args = ", ".join(f"x{i}" for i in range(arity))
+    body = "".join(f"    {line}\n" for line in statements)
+    source = f"def f(m, {args}):\n{body}    return ({', '.join(f'o{i}' for i in range(outputs))},)\n"
+    namespace = {"torch": torch}
+    exec(source, namespace)
+    return namespace["f"]
 
 
 @lru_cache(maxsize=16384)
@@ -61,7 +89,13 @@ def infer_node(layer_type: str, frozen_params: tuple, shapes: tuple[Shape, ...],
         raise InferenceError(problem)
     inputs = [torch.empty((PROBE_BATCH, *s), device="meta", dtype=getattr(torch, d))
               for s, d in zip(shapes, dtypes)]
-    expression = spec.forward("m", [f"x{i}" for i in range(len(shapes))], params, list(shapes))
+    names = [f"x{i}" for i in range(len(shapes))]
+    if spec.forward_many is not None:
+        count = len(spec.output_names(params))
+        statements = spec.forward_many("m", names, params, list(shapes), [f"o{i}" for i in range(count)])
+        function = _statements_function(tuple(statements), len(shapes), count)
+    else:
+        function = _forward_function(spec.forward("m", names, params, list(shapes)), len(shapes))
     try:
         with warnings.catch_warnings(), torch.device("meta"):
             warnings.simplefilter("ignore")
@@ -69,13 +103,15 @@ def infer_node(layer_type: str, frozen_params: tuple, shapes: tuple[Shape, ...],
             if spec.build is not None:
                 call = spec.build(params, list(shapes))
                 module = call.cls(*call.args, **call.kwargs)
-            out = _forward_function(expression, len(shapes))(module, *inputs)
+            out = function(module, *inputs)
     except Exception as exc:  # PyTorch's own refusal (kernel larger than input, ...) is the message
         raise InferenceError(f"PyTorch refuses input {' and '.join(format_shape(s) for s in shapes)}: {exc}") from None
-    if out.shape[0] != PROBE_BATCH:
+    outs = out if spec.forward_many is not None else (out,)
+    if any(o.shape[0] != PROBE_BATCH for o in outs):
         raise InferenceError("changes the batch size")
     count = sum(p.numel() for p in module.parameters()) if module is not None else 0
-    return NodeShape(tuple(out.shape[1:]), str(out.dtype).removeprefix("torch."), count)
+    first, *rest = (NodeShape(tuple(o.shape[1:]), str(o.dtype).removeprefix("torch."), 0) for o in outs)
+    return replace(first, params=count, more=tuple(rest))
 
 
 def input_layout(params: dict) -> str | None:
@@ -96,11 +132,13 @@ def layout_problem(layer_type: str, layout: str | None) -> str | None:
 
 
 def infer_layout(layer_type: str, params: dict, layouts: list[str | None], shapes: list[Shape],
-                 out: Shape) -> str | None:
-    """The output's layout, as the registry declares it for this layer."""
+                 out: Shape, index: int = 0) -> str | None:
+    """The layout of output `index`, as the registry declares it for this layer."""
     spec = LAYERS[layer_type]
     if layer_type == "Input":
         return input_layout(params)
+    if spec.layouts:
+        return spec.layouts[index]
     if isinstance(spec.layout, str):
         return spec.layout
     if spec.layout is not None:
@@ -120,4 +158,7 @@ def warm_up() -> None:
         shape = (8,) * (spec.ranks[0] if spec.ranks else 1)
         dtype = "int64" if spec.takes_tokens else "float32"
         params = {p.name: p.check(p.default) for p in spec.params}
-        infer_node(spec.type, freeze(params), (shape,) * arity, (dtype,) * arity)
+        try:
+            infer_node(spec.type, freeze(params), (shape,) * arity, (dtype,) * arity)
+        except InferenceError:  # its defaults do not fit this probe (Split's sizes): it is cheap anyway
+            continue

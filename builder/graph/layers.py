@@ -54,7 +54,18 @@ class ClassToken(nn.Module):
         return torch.cat([self.token.expand(x.shape[0], 1, -1), x], dim=1)
 
 
-HELPER_CLASSES = (PositionalEmbedding, ClassToken)
+class LayerScale(nn.Module):
+    """Multiplies each channel (or feature) by a learned scale, as ConvNeXt's blocks end: x · (C, 1, 1)."""
+
+    def __init__(self, shape, init=1e-6):
+        super().__init__()
+        self.weight = nn.Parameter(torch.full(shape, float(init)))
+
+    def forward(self, x):
+        return x * self.weight
+
+
+HELPER_CLASSES = (PositionalEmbedding, ClassToken, LayerScale)
 
 
 @dataclass(frozen=True)
@@ -115,6 +126,13 @@ class LayerSpec:
     prefers: str = ""  # what an Input of layout "auto" becomes when this layer reads it first (without `needs`)
     layout_param: bool = False  # its forward reads the input's layout (params[INPUT_LAYOUT]), e.g. GlobalAvgPool
     layout: str | Callable[[dict, list[str | None], list[Shape], Shape], str | None] | None = None
+    # A node with several outputs (LSTM: sequence and state; Split: its parts) names them, fixed or from its
+    # parameters, and writes its forward as statements (`forward_many`) that assign one variable per output;
+    # an output no edge uses gets no variable (None), so the code computes only what is used. `layouts` are
+    # its outputs' layouts, fixed per output; without them, each output keeps the first input's layout.
+    outputs: tuple[str, ...] | Callable[[dict], tuple[str, ...]] = ()
+    forward_many: Callable[[str, list[str], dict, list[Shape], list[str | None]], list[str]] | None = None
+    layouts: tuple[str | None, ...] = ()
 
     @property
     def display_name(self) -> str:
@@ -122,6 +140,11 @@ class LayerSpec:
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
+
+    def output_names(self, params: dict) -> tuple[str, ...]:
+        """The names of the node's outputs, in order; a one-output layer's is "output"."""
+        names = self.outputs(params) if callable(self.outputs) else self.outputs
+        return names or ("output",)
 
     def describe(self) -> dict:
         return {
@@ -132,6 +155,8 @@ class LayerSpec:
             "inputs": {"min": self.min_inputs, "max": self.max_inputs},
             "input_shape": self.rank_hint or "any",
             "input_layouts": list(self.needs),
+            # The names of the outputs, or None where the parameters decide how many (Split, Chunk).
+            "outputs": None if callable(self.outputs) else list(self.output_names({})),
             "params": [p.describe() for p in self.params],
         }
 
@@ -219,10 +244,6 @@ def _reshape_layout(p: dict, layouts: list[str | None], shapes: list[Shape], out
     return _by_rank(len(out))
 
 
-def _recurrent_layout(p: dict, layouts: list[str | None], shapes: list[Shape], out: Shape) -> str | None:
-    return "TF" if p["output"] == "sequence" else "F"
-
-
 # --- parameters shared by families of layers --------------------------------------------------------------
 
 def _dim_param(name: str, default: int, help: str) -> Param:
@@ -264,10 +285,9 @@ def _recurrent_params(extra: tuple[Param, ...] = ()) -> tuple[Param, ...]:
         int_param("hidden_size", 128, "Features in the hidden state.", maximum=16384),
         int_param("num_layers", 1, "Recurrent layers stacked inside this node.", maximum=32),
         bool_param("bidirectional", False, "Also read the sequence backwards (doubles the output features)."),
-        float_param("dropout", 0.0, "Dropout between stacked layers (needs num_layers > 1).", 0.0, 0.99),
+        float_param("dropout", 0.0, "Dropout between stacked layers (needs num_layers > 1).", 0.0, 0.99,
+                    shaping=False),
         *extra,
-        choice_param("output", "last", "Pass on the hidden state after the last step, or the whole sequence.",
-                     ("last", "sequence")),
     )
 
 
@@ -275,14 +295,15 @@ def _transformer_params() -> tuple[Param, ...]:
     return (
         int_param("nhead", 4, "Attention heads; must divide the input's features.", maximum=256),
         int_param("dim_feedforward", 256, "Units in the feed-forward block.", maximum=65536),
-        float_param("dropout", 0.1, "Dropout inside the block.", 0.0, 0.99),
+        float_param("dropout", 0.1, "Dropout inside the block.", 0.0, 0.99, shaping=False),
         choice_param("activation", "relu", "Activation of the feed-forward block.", ("relu", "gelu")),
         bool_param("norm_first", False, "Normalize before attention (pre-LN) rather than after."),
     )
 
 
 def _eps_param() -> Param:
-    return float_param("eps", 1e-5, "Added to the variance for stability.", 0.0, 1.0, exclusive_minimum=True)
+    return float_param("eps", 1e-5, "Added to the variance for stability.", 0.0, 1.0, exclusive_minimum=True,
+                       shaping=False)
 
 
 # --- checks: problems PyTorch words poorly, or words in its own count of dimensions ----------------------
@@ -308,11 +329,14 @@ def _check_pool_padding(p: dict, shapes: list[Shape]) -> str | None:
 
 
 def _check_same_shapes(p: dict, shapes: list[Shape]) -> str | None:
-    # As in PyTorch, axes of size 1 stretch (a squeeze-excitation gate C×1×1 scales a C×H×W map).
+    # As in PyTorch, axes of size 1 stretch (a squeeze-excitation gate C×1×1 scales a C×H×W map); the ranks
+    # must agree, since PyTorch would line a shorter shape's axes up with the batch.
     try:
+        if len({len(s) for s in shapes}) > 1:
+            raise RuntimeError
         torch.broadcast_shapes(*shapes)
     except RuntimeError:
-        return "inputs must have the same shape, or axes of size 1 where they differ, got " + \
+        return "inputs must have the same shape (the same number of axes, and of size 1 where they differ), got " + \
             " and ".join(format_shape(s) for s in shapes)
     return None
 
@@ -362,6 +386,20 @@ def _check_select(p: dict, shapes: list[Shape]) -> str | None:
     size = shapes[0][p["dim"]]
     if not -size <= p["index"] < size:
         return f"index {p['index']} is out of range for dim {p['dim']} of size {size}"
+    return None
+
+
+def _check_split(p: dict, shapes: list[Shape]) -> str | None:
+    if problem := _check_dims(p, shapes):
+        return problem
+    size = shapes[0][p["dim"]]
+    if "sizes" in p:
+        if len(p["sizes"]) < 2:
+            return f"sizes {format_shape(p['sizes'])} makes one part; give at least two"
+        if sum(p["sizes"]) != size:
+            return f"sizes {format_shape(p['sizes'])} add up to {sum(p['sizes'])}, but dim {p['dim']} has size {size}"
+    elif size % p["chunks"]:
+        return f"chunks ({p['chunks']}) must divide the size of dim {p['dim']} ({size})"
     return None
 
 
@@ -428,15 +466,17 @@ def _build_recurrent(cls: type) -> Callable[[dict, list[Shape]], Call]:
     return build
 
 
-def _forward_recurrent(has_cell_state: bool) -> Callable[[str, list[str], dict, list[Shape]], str]:
-    def forward(module: str, inputs: list[str], p: dict, shapes: list[Shape]) -> str:
-        if p["output"] == "sequence":
-            return f"{module}({inputs[0]})[0]"
-        # The final hidden state (an LSTM returns (h_n, c_n)), of the last layer only.
-        hidden = f"{module}({inputs[0]})[1]" + ("[0]" if has_cell_state else "")
-        if p["bidirectional"]:
-            return f"{hidden}[-2:].transpose(0, 1).flatten(1)"  # forward and backward states side by side
-        return f"{hidden}[-1]"
+def _forward_recurrent(has_cell_state: bool) -> Callable[..., list[str]]:
+    """Output 0 is every step's output (T×F); output 1 the final hidden state of the last layer (F)."""
+    def forward(module: str, inputs: list[str], p: dict, shapes: list[Shape], outs: list[str | None]) -> list[str]:
+        sequence, state = outs
+        if state is None:
+            return [f"{sequence} = {module}({inputs[0]})[0]"]
+        hidden = f"({state}, _)" if has_cell_state else state  # an LSTM returns (h_n, c_n)
+        # h_n holds every layer's (and direction's) final state: keep the last layer's.
+        last = (f"{state}[-2:].transpose(0, 1).flatten(1)  # the forward and backward states side by side"
+                if p["bidirectional"] else f"{state}[-1]")
+        return [f"{sequence or '_'}, {hidden} = {module}({inputs[0]})", f"{state} = {last}"]
     return forward
 
 
@@ -448,11 +488,28 @@ def _build_attention(p: dict, shapes: list[Shape]) -> Call:
     return Call(nn.MultiheadAttention, (embed_dim, p["num_heads"]), kwargs)
 
 
-def _forward_attention(module: str, inputs: list[str], p: dict, shapes: list[Shape]) -> str:
+def _forward_attention(module: str, inputs: list[str], p: dict, shapes: list[Shape],
+                       outs: list[str | None]) -> list[str]:
+    """Output 0 is the attended sequence; output 1 the weights (T×S, averaged over the heads), computed only
+    when an edge uses them (PyTorch's fast path needs need_weights=False)."""
     query = inputs[0]
     key = inputs[1] if len(inputs) > 1 else query
     value = inputs[2] if len(inputs) > 2 else key
-    return f"{module}({query}, {key}, {value}, need_weights=False)[0]"
+    output, weights = outs
+    if weights is None:
+        return [f"{output} = {module}({query}, {key}, {value}, need_weights=False)[0]"]
+    return [f"{output or '_'}, {weights} = {module}({query}, {key}, {value})"]
+
+
+def _parts(p: dict) -> tuple[str, ...]:
+    """Split and Chunk: one output per part, named by its number."""
+    return tuple(str(i) for i in range(len(p["sizes"]) if "sizes" in p else p["chunks"]))
+
+
+def _forward_parts(call: Callable[[dict], str]) -> Callable[..., list[str]]:
+    def forward(module: str, inputs: list[str], p: dict, shapes: list[Shape], outs: list[str | None]) -> list[str]:
+        return [f"{', '.join(o or '_' for o in outs)} = {inputs[0]}.{call(p)}"]
+    return forward
 
 
 def _reduction(x: str, method: str, dims: tuple[int, ...], keepdim: bool = False) -> str:
@@ -472,6 +529,20 @@ SPATIAL = {1: "C×L", 2: "C×H×W"}
 SPATIAL_LAYOUT = {1: "CL", 2: "CHW"}
 INPUT_LAYOUT = "input_layout"  # set by the analysis on a layer whose forward depends on its input's layout
 MANY_AXES = "T×F, C×L or C×H×W"  # Mean, Sum and Select keep at least one axis of each sample
+
+
+def layer_scale_shape(shape: Shape, layout: str | None = None) -> Shape:
+    """LayerScale's weight: one scale per channel, broadcast over the positions after it ((C, 1, 1) for C×H×W,
+    (C, 1) for C×L), or one per feature, the last axis (F for a vector or a T×F sequence). Without a layout, the
+    one an Input of this rank gets by default."""
+    layout = layout or SPATIAL_LAYOUT.get(len(shape) - 1 if len(shape) == 3 else 0)
+    return (shape[0], *[1] * (len(shape) - 1)) if layout in SPATIAL_LAYOUT.values() else shape[-1:]
+
+
+def _check_shuffle(p: dict, shapes: list[Shape]) -> str | None:
+    if shapes[0][0] % p["groups"]:
+        return f"groups ({p['groups']}) must divide the input's channels ({shapes[0][0]})"
+    return None
 
 
 def _spatial_dims(cls: type) -> int:
@@ -528,7 +599,7 @@ def _channel_norm(cls: type, description: str, ranks: tuple[int, ...], hint: str
     return LayerSpec(
         cls.__name__, "Normalization", description,
         (_eps_param(),
-         float_param("momentum", 0.1, "Weight of each batch in the running statistics.", 0.0, 1.0),
+         float_param("momentum", 0.1, "Weight of each batch in the running statistics.", 0.0, 1.0, shaping=False),
          bool_param("affine", defaults["affine"], "Learn a scale and a shift per channel."),
          bool_param("track_running_stats", defaults["track_running_stats"],
                     "Keep running averages of the statistics for evaluation; otherwise evaluation uses "
@@ -539,7 +610,7 @@ def _channel_norm(cls: type, description: str, ranks: tuple[int, ...], hint: str
 
 def _dropout(cls: type, description: str, ranks: tuple[int, ...] | None = None, hint: str = "") -> LayerSpec:
     return LayerSpec(cls.__name__, "Regularization", description,
-                     (float_param("p", 0.5, "Probability of zeroing each value.", 0.0, 0.99),),
+                     (float_param("p", 0.5, "Probability of zeroing each value.", 0.0, 0.99, shaping=False),),
                      ranks=ranks, rank_hint=hint, needs=(hint.replace("×", ""),) if hint else (),
                      build=lambda p, s: Call(cls, (), {"p": p["p"]}))
 
@@ -555,6 +626,13 @@ def _softmax(cls: type, description: str) -> LayerSpec:
     return LayerSpec(cls.__name__, "Activation", description,
                      (_dim_param("dim", -1, "Dimension to normalize (0 is the first feature dimension)."),),
                      check=_check_dims, build=lambda p, s: Call(cls, (), {"dim": torch_dim(p["dim"])}))
+
+
+def _recurrent(cls: type, description: str, *extra: Param, has_cell_state: bool = False) -> LayerSpec:
+    return LayerSpec(cls.__name__, "Recurrent", description + " Outputs: every step's output, and the final state.",
+                     _recurrent_params(extra), ranks=(2,), rank_hint="T×F", needs=("TF",),
+                     build=_build_recurrent(cls), outputs=("sequence", "state"), layouts=("TF", "F"),
+                     forward_many=_forward_recurrent(has_cell_state))
 
 
 def _transformer(cls: type, description: str, inputs: int) -> LayerSpec:
@@ -609,6 +687,13 @@ _register(
         build=lambda p, s: Call(nn.Linear, (s[0][-1], p["out_features"]), {"bias": p["bias"]})),
     LayerSpec("Identity", "Core", "Passes its input on unchanged (a placeholder, or a named point in the graph).",
               passes_tokens=True, build=lambda p, s: Call(nn.Identity)),
+    LayerSpec("LayerScale", "Core", "Multiplies each channel (C×H×W, C×L) or each feature (F, T×F) by a learned "
+                                    "scale, as ConvNeXt's and CaiT's blocks do before their residual Add; a small "
+                                    "init lets a deep network start close to its skip connections.",
+              (float_param("init", 1e-6, "Starting value of every scale.", -1e6, 1e6, shaping=False),),
+              layout_param=True,
+              build=lambda p, s: Call(LayerScale, (layer_scale_shape(s[0], p.get(INPUT_LAYOUT)),),
+                                      {"init": p["init"]})),
     _conv(nn.Conv1d, "1-D convolution over a sequence of channels (C×L)."),
     _conv(nn.Conv2d, "2-D convolution over an image (C×H×W); groups make it grouped or depthwise."),
     _conv(nn.ConvTranspose1d, "Transposed 1-D convolution: learned upsampling of a sequence of channels (C×L)."),
@@ -635,6 +720,12 @@ _register(
               ranks=(2, 3), rank_hint="C×L or C×H×W", check=_check_upsample, needs=("CL", "CHW"),
               build=lambda p, s: Call(nn.Upsample, (), p if p["mode"] != "nearest" else
                                       {"scale_factor": p["scale_factor"]})),
+    LayerSpec("ChannelShuffle", "Reshape", "Interleaves the channels of an image (C×H×W) from groups: channel i of "
+                                           "each group goes next to channel i of the others, as in ShuffleNet, so "
+                                           "that grouped convolutions after it see every group.",
+              (int_param("groups", 2, "Groups the channels come in; must divide them.", minimum=1, maximum=65536),),
+              ranks=(3,), rank_hint="C×H×W", check=_check_shuffle, needs=("CHW",),
+              build=lambda p, s: Call(nn.ChannelShuffle, (p["groups"],))),
     LayerSpec("Flatten", "Reshape", "Flattens each sample into one vector of features.",
               passes_tokens=True, layout="F", build=lambda p, s: Call(nn.Flatten)),
     LayerSpec("Reshape", "Reshape", "Gives each sample a new shape with the same number of values.",
@@ -664,6 +755,17 @@ _register(
                          minimum=-65536, maximum=65535)),
               ranks=(2, 3), rank_hint=MANY_AXES, passes_tokens=True, check=_check_select, forward=_select,
               layout=_drop_axes),
+    LayerSpec("Split", "Reshape", "Cuts each sample along an axis into parts of the given sizes, one output each.",
+              (Param("sizes", "shape", [1, 1], "The size of each part, in order; they add up to the axis's size.",
+                     minimum=1, maximum=65536, max_length=64),
+               _dim_param("dim", 0, "Axis to cut (0 is the first after the batch).")),
+              passes_tokens=True, check=_check_split, outputs=_parts,
+              forward_many=_forward_parts(lambda p: f"split({list(p['sizes'])}, dim={torch_dim(p['dim'])})")),
+    LayerSpec("Chunk", "Reshape", "Cuts each sample along an axis into equal parts, one output each.",
+              (int_param("chunks", 2, "How many parts; must divide the axis's size.", minimum=2, maximum=64),
+               _dim_param("dim", 0, "Axis to cut (0 is the first after the batch).")),
+              passes_tokens=True, check=_check_split, outputs=_parts,
+              forward_many=_forward_parts(lambda p: f"chunk({p['chunks']}, dim={torch_dim(p['dim'])})")),
     _dropout(nn.Dropout, "Zeroes random inputs while training, to reduce overfitting."),
     _dropout(nn.Dropout1d, "Zeroes whole random channels of a sequence (C×L) while training.", (2,), "C×L"),
     _dropout(nn.Dropout2d, "Zeroes whole random channels of an image (C×H×W) while training.", (3,), "C×H×W"),
@@ -688,7 +790,7 @@ _register(
     _activation(nn.ReLU, "max(0, x): the usual activation."),
     _activation(nn.ReLU6, "ReLU capped at 6, as in MobileNet."),
     _activation(nn.LeakyReLU, "Like ReLU, with a small slope for negative inputs.",
-                float_param("negative_slope", 0.01, "Slope for negative inputs.", 0.0, 1.0)),
+                float_param("negative_slope", 0.01, "Slope for negative inputs.", 0.0, 1.0, shaping=False)),
     LayerSpec("PReLU", "Activation", "Like ReLU, with a learned slope for negative inputs.",
               (int_param("num_parameters", 1, "Slopes to learn: 1, or one per channel (the first dimension).",
                          maximum=65536),
@@ -730,28 +832,20 @@ _register(
               ranks=(1,), rank_hint="T (token ids)", takes_tokens=True, layout="TF",
               build=lambda p, s: Call(nn.Embedding, (p["num_embeddings"], p["embedding_dim"]),
                                       {"padding_idx": p["padding_idx"]})),
-    LayerSpec("LSTM", "Recurrent", "Long short-term memory over a sequence (T×F).",
-              _recurrent_params(), ranks=(2,), rank_hint="T×F", needs=("TF",),
-              layout=_recurrent_layout, build=_build_recurrent(nn.LSTM),
-              forward=_forward_recurrent(True)),
-    LayerSpec("GRU", "Recurrent", "Gated recurrent unit over a sequence (T×F).",
-              _recurrent_params(), ranks=(2,), rank_hint="T×F", needs=("TF",),
-              layout=_recurrent_layout, build=_build_recurrent(nn.GRU),
-              forward=_forward_recurrent(False)),
-    LayerSpec("RNN", "Recurrent", "Plain (Elman) recurrent layer over a sequence (T×F).",
-              _recurrent_params((choice_param("nonlinearity", "tanh", "Activation inside the cell.",
-                                              ("tanh", "relu")),)),
-              ranks=(2,), rank_hint="T×F", needs=("TF",), layout=_recurrent_layout,
-              build=_build_recurrent(nn.RNN), forward=_forward_recurrent(False)),
+    _recurrent(nn.LSTM, "Long short-term memory over a sequence (T×F).", has_cell_state=True),
+    _recurrent(nn.GRU, "Gated recurrent unit over a sequence (T×F)."),
+    _recurrent(nn.RNN, "Plain (Elman) recurrent layer over a sequence (T×F).",
+               choice_param("nonlinearity", "tanh", "Activation inside the cell.", ("tanh", "relu"))),
     LayerSpec("MultiheadAttention", "Attention",
               "Attention over sequences (T×E): one input attends to itself; two are the query and what it attends "
               "to; three are query, key and value.",
               (int_param("num_heads", 4, "Attention heads; must divide the query's features.", maximum=256),
-               float_param("dropout", 0.0, "Dropout on the attention weights while training.", 0.0, 0.99),
+               float_param("dropout", 0.0, "Dropout on the attention weights while training.", 0.0, 0.99,
+                           shaping=False),
                bool_param("bias", True, "Learn biases in the input and output projections.")),
-              max_inputs=3, ranks=(2,), rank_hint="T×E", check=_check_heads, needs=("TF",), layout="TF",
-              build=_build_attention,
-              forward=_forward_attention),
+              max_inputs=3, ranks=(2,), rank_hint="T×E", check=_check_heads, needs=("TF",),
+              build=_build_attention, outputs=("output", "weights"), layouts=("TF", "TS"),
+              forward_many=_forward_attention),
     _transformer(nn.TransformerEncoderLayer, "Self-attention and a feed-forward block over a sequence (T×F); "
                                              "keeps the shape.", inputs=1),
     _transformer(nn.TransformerDecoderLayer, "Self-attention, attention to a memory, and a feed-forward block: "

@@ -40,6 +40,9 @@ class Param:
     max_length: int = 3
     allow_minus_one: bool = False  # for `shape`: Reshape lets one dimension be inferred
     nullable: bool = False
+    # Whether the value can change the layer's output shape or parameter count. Those that cannot (eps,
+    # dropout rates, slopes) are left out of the shape-inference cache key, so editing one infers nothing.
+    shaping: bool = True
     required: bool = False
 
     def check(self, value: Any) -> Any:

@@ -14,11 +14,11 @@ from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
 from .errors import ErrorCode, GraphError
-from .infer import InferenceError, NodeShape, freeze, infer_layout, infer_node, layout_problem
+from .infer import InferenceError, NodeShape, infer_layout, infer_node, layout_problem, shape_key
 from .layers import INPUT_LAYOUT, LAYERS, LayerSpec, format_shape, show_layout
 from .limits import LIMIT_CODES, Limits, check_size, over_limit
 from .params import ParamError
-from .schema import MESSAGE_MAX_LENGTH, Graph, check_structure, clip, field_id, quote
+from .schema import MESSAGE_MAX_LENGTH, Graph, check_structure, clip, field_id, quote, upgrade
 
 # Sizes PyTorch asks for that the graph infers from the layer's input; naming them is a mistake.
 INFERRED = ("in_channels", "in_features", "input_size", "num_features", "num_channels", "normalized_shape",
@@ -30,14 +30,14 @@ LISTED_IDS = 10  # a message that lists nodes names this many and counts the res
 
 @dataclass
 class Analysis:
-    doc: Any  # the document as given, so a caller can change it and analyse it again under the same limits
+    doc: Any  # the document, upgraded to the current format, so a caller can change it and analyse it again
     limits: Limits
     graph: Graph | None = None
     errors: list[GraphError] = field(default_factory=list)
     warnings: list[GraphError] = field(default_factory=list)  # the graph runs, but likely not as meant
     fixes: list[dict] = field(default_factory=list)  # one-click fixes: {"code", "node", "kind", "type", ...}
     order: list[str] = field(default_factory=list)  # topological order of the nodes that have shapes
-    inputs: dict[str, list[str]] = field(default_factory=dict)  # node -> source nodes, in port order
+    inputs: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # node -> (source, its output), by port
     params: dict[str, dict] = field(default_factory=dict)  # checked parameters, defaults filled in
     shapes: dict[str, NodeShape] = field(default_factory=dict)
     input_node: str | None = None
@@ -55,6 +55,15 @@ class Analysis:
     @property
     def total_params(self) -> int:
         return sum(s.params for s in self.shapes.values())
+
+    @property
+    def frozen(self) -> list[str]:
+        """The nodes whose weights do not train (`"trainable": false`), in computing order."""
+        return [n for n in self.order if not self.graph.nodes[n].trainable and self.shapes[n].params]
+
+    @property
+    def frozen_params(self) -> int:
+        return sum(self.shapes[n].params for n in self.frozen)
 
     def memory(self, batch_size: int) -> dict:
         """A rough training-memory estimate: weights, gradients, Adam's two moments, and activations."""
@@ -74,6 +83,10 @@ class Analysis:
                               "dtype": shape.dtype if shape else None,
                               "params": shape.params if shape else None,
                               "layout": shape.layout if shape else None}
+            if shape and shape.more:  # a multi-output node: each output's name, shape and layout
+                names = LAYERS[node.type].output_names(self.params[node_id])
+                nodes[node_id]["outputs"] = [{"name": name, "shape": list(out.shape), "dtype": out.dtype,
+                                              "layout": out.layout} for name, out in zip(names, shape.outputs)]
         output = self.shapes.get(self.output_node) if self.output_node else None
         source = self.shapes.get(self.input_node) if self.input_node else None
         return {"valid": self.valid,
@@ -82,6 +95,8 @@ class Analysis:
                 "fixes": list(self.fixes),
                 "nodes": nodes,
                 "total_params": self.total_params,
+                "trainable_params": self.total_params - self.frozen_params,
+                "frozen_params": self.frozen_params,
                 "input_shape": list(source.shape) if source else None,
                 "output_shape": list(output.shape) if output else None,
                 "memory": self.memory(batch_size)}
@@ -184,7 +199,8 @@ def analyze(doc: Any, limits: Limits) -> Analysis:
     if too_big := check_size(doc, limits):
         result.errors.append(too_big)
         return result
-    graph, errors = check_structure(doc)
+    result.doc = upgrade(doc)
+    graph, errors = check_structure(result.doc)
     result.graph, result.errors = graph, errors
     if graph is None:
         return result
@@ -225,6 +241,15 @@ def analyze(doc: Any, limits: Limits) -> Analysis:
         else:
             incoming[edge.target].append(edge)
             succ[edge.source].append(edge.target)
+            if edge.output and edge.source not in broken:
+                names = LAYERS[graph.nodes[edge.source].type].output_names(result.params[edge.source])
+                if edge.output >= len(names):
+                    has = ("one output" if len(names) == 1 else
+                           f"{len(names)} outputs ({', '.join(f'{i} {n}' for i, n in enumerate(names))})")
+                    errors.append(GraphError(f"edge {edge.index} ({clip(edge.source)} → {clip(edge.target)}) leaves "
+                                             f"output {edge.output} of {_name(graph, edge.source)}, which has {has}",
+                                             node=edge.source, edge=edge.index, code=ErrorCode.NO_SUCH_OUTPUT))
+                    broken.add(edge.target)
 
     for node_id, edges in incoming.items():
         edges.sort(key=lambda e: (e.port is None, e.port or 0, e.index))
@@ -233,7 +258,7 @@ def analyze(doc: Any, limits: Limits) -> Analysis:
             errors.append(GraphError(f"{_name(graph, node_id)}: two edges feed the same port",
                                      node=node_id, code=ErrorCode.DUPLICATE_PORT))
             broken.add(node_id)
-        result.inputs[node_id] = [e.source for e in edges]
+        result.inputs[node_id] = [(e.source, e.output) for e in edges]
         spec = LAYERS.get(graph.nodes[node_id].type)
         if spec is None:
             continue
@@ -315,13 +340,14 @@ def _infer_shapes(graph: Graph, result: Analysis, broken: set[str], order: list[
     """Infer shapes and layouts in topological order, skipping nodes that are broken or fed by one."""
     warned: set[str] = set()  # nodes below a Dense warning: one forgotten Flatten is one warning, not one a Dense
     for node_id in order:
-        sources = result.inputs[node_id]
-        if node_id in broken or any(s not in result.shapes for s in sources):
+        if node_id in broken or any(s not in result.shapes for s, _ in result.inputs[node_id]):
             continue
+        given = [result.shapes[s].output(k) for s, k in result.inputs[node_id]]
+        sources = [s for s, _ in result.inputs[node_id]]
         node = graph.nodes[node_id]
-        shapes = tuple(result.shapes[s].shape for s in sources)
-        dtypes = tuple(result.shapes[s].dtype for s in sources)
-        layouts = [result.shapes[s].layout for s in sources]
+        shapes = tuple(g.shape for g in given)
+        dtypes = tuple(g.dtype for g in given)
+        layouts = [g.layout for g in given]
         spec = LAYERS[node.type]
         if node.type == "Input" and (problem := _input_layout_problem(result.params[node_id])):
             result.errors.append(GraphError(f"{_name(graph, node_id)}: {problem}", node=node_id, param="layout",
@@ -333,11 +359,14 @@ def _infer_shapes(graph: Graph, result: Analysis, broken: set[str], order: list[
         if spec.layout_param:
             result.params[node_id] = {**result.params[node_id], INPUT_LAYOUT: layouts[0]}
         try:
-            shape = infer_node(node.type, freeze(result.params[node_id]), shapes, dtypes)
+            shape = infer_node(node.type, shape_key(node.type, result.params[node_id]), shapes, dtypes)
             layout = infer_layout(node.type, result.params[node_id], layouts, list(shapes), shape.shape)
             if node.type == "Input" and auto_layout:
                 layout = auto_layout
-            result.shapes[node_id] = replace(shape, layout=layout)
+            more = tuple(replace(out, layout=infer_layout(node.type, result.params[node_id], layouts, list(shapes),
+                                                          out.shape, index))
+                         for index, out in enumerate(shape.more, start=1))
+            result.shapes[node_id] = replace(shape, layout=layout, more=more)
             result.order.append(node_id)
             if any(s in warned for s in sources):
                 warned.add(node_id)

@@ -21,8 +21,8 @@ def test_validate_gives_each_nodes_shape_and_parameters(ada, conforms):
     body = conforms(post(ada, "/api/graphs/validate", example("seed_cnn")), "/api/graphs/validate", "post")
     assert body["valid"] and body["errors"] == []
     assert body["nodes"]["conv1"] == {"type": "Conv2d", "output_shape": [32, 26, 26], "dtype": "float32",
-                                      "params": 320, "layout": "CHW"}
-    assert body["total_params"] == 693_962 and body["output_shape"] == [10]
+                                      "params": 320, "layout": "CHW", "outputs": None}
+    assert body["total_params"] == 693_962 and body["output_shape"] == [10] and body["upgraded"] is None
     assert body["memory"]["batch_size"] == 32
 
 
@@ -44,3 +44,15 @@ def test_validate_reports_errors_keyed_by_node(ada, conforms):
 def test_unreadable_bodies_get_a_400_that_says_why(ada, body, words):
     response = ada.post("/api/graphs/validate", body, content_type="application/json")
     assert response.status_code == 400 and words in response.json()["detail"]
+
+
+def test_validate_names_each_output_of_a_multi_output_node_and_upgrades_an_old_document(ada, conforms):
+    old = example("lstm_classifier")
+    old["version"] = 1
+    old["nodes"][1]["params"]["output"] = "last"
+    del old["edges"][1]["output"]
+    body = conforms(post(ada, "/api/graphs/validate", old), "/api/graphs/validate", "post")
+    assert body["valid"], body["errors"]
+    assert [(o["name"], o["shape"]) for o in body["nodes"]["lstm"]["outputs"]] == [("sequence", [28, 256]),
+                                                                                   ("state", [256])]
+    assert body["upgraded"] == example("lstm_classifier")

@@ -20,7 +20,8 @@ def test_the_openapi_document_describes_every_route(openapi, conforms, ada):
                 ("/api/networks/{network_id}", "patch"), ("/api/networks/{network_id}", "delete"),
                 ("/api/networks/{network_id}/versions", "get"),
                 ("/api/networks/{network_id}/versions/{number}", "get"),
-                ("/api/networks/{network_id}/export", "get"),
+                ("/api/networks/{network_id}/diff", "get"),
+                ("/api/networks/import", "post"), ("/api/networks/{network_id}/export", "get"),
                 ("/api/datasets", "get"), ("/api/datasets", "post"), ("/api/datasets/{key}", "get"),
                 ("/api/datasets/{key}", "delete"), ("/api/datasets/{key}/fit", "post"),
                 ("/api/training/config", "get"), ("/api/protocol", "get"), ("/api/runs", "get"),
@@ -29,8 +30,12 @@ def test_the_openapi_document_describes_every_route(openapi, conforms, ada):
                 ("/api/runs/{run_id}/cancel", "post"), ("/api/runs/{run_id}/resume", "post"),
                 ("/api/runs/{run_id}/checkpoints", "get"), ("/api/runs/{run_id}/fork", "post"),
                 ("/api/runs/{run_id}/files/{name}", "get"), ("/api/runs/{run_id}/samples", "get"),
-                ("/api/runs/{run_id}/predict", "post"), ("/api/tokens", "get"), ("/api/tokens", "post"),
-                ("/api/tokens/{token_id}", "delete"), ("/api/workers", "get")}
+                ("/api/runs/{run_id}/predict", "post"),
+                ("/api/runs/{run_id}/inspect", "post"), ("/api/runs/{run_id}/misclassified", "get"),
+                ("/api/runs/{run_id}/predictions", "get"), ("/api/runs/{run_id}/units", "get"),
+                ("/api/tokens", "get"), ("/api/tokens", "post"),
+                ("/api/tokens/{token_id}", "delete"), ("/api/workers", "get"),
+                ("/api/shares", "get"), ("/api/shares", "post"), ("/api/shares/{share_id}", "delete")}
     assert documented == expected
     components = openapi["components"]["schemas"]
     assert components["NetGraphParamsConv2d"]["properties"]["out_channels"]["minimum"] == 1

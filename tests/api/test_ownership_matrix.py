@@ -12,7 +12,7 @@ from django.urls import URLResolver, get_resolver
 
 from accounts.models import ApiToken
 from builder.models import Network
-from training.models import Run, UploadedDataset
+from training.models import Run, ShareLink, UploadedDataset
 from training.routing import websocket_urlpatterns
 
 from tests.graphs import example
@@ -21,11 +21,12 @@ pytestmark = pytest.mark.django_db
 
 # Open to anyone: logging in, signing up, resetting a password, and the API's own description.
 PUBLIC = {"login", "logout", "signup", "password_reset", "password_reset_done", "password_reset_confirm",
-          "password_reset_complete", "openapi-json", "openapi-view", "api-root"}
+          "password_reset_complete", "openapi-json", "openapi-view", "api-root",
+          "shared"}  # a share link's page, for anyone with its token: tests/api/test_share_links.py
 # Django's own pages for a logged-in user about themselves (no object of anyone else's in the URL).
 SELF = {"password_change", "password_change_done"}
 
-# name: (method, URL template, body). {network}, {run}, {dataset}, {token}, {version} are Ada's objects.
+# name: (method, URL template, body). {network}, {run}, {dataset}, {token}, {version}, {share} are Ada's objects.
 CASES = {
     "home": ("GET", "/", None),
     "editor": ("GET", "/networks/{network}/", None),
@@ -42,9 +43,11 @@ CASES = {
     "delete_network": ("DELETE", "/api/networks/{network}", None),
     "list_versions": ("GET", "/api/networks/{network}/versions", None),
     "get_version": ("GET", "/api/networks/{network}/versions/{version}", None),
+    "diff_versions": ("GET", "/api/networks/{network}/diff?a={version}&b={version}", None),
     "export_network": ("GET", "/api/networks/{network}/export", None),
     "list_datasets": ("GET", "/api/datasets", None),
     "upload_dataset": ("POST", "/api/datasets", None),
+    "import_network": ("POST", "/api/networks/import", None),
     "get_dataset": ("GET", "/api/datasets/{dataset}", None),
     "delete_dataset": ("DELETE", "/api/datasets/{dataset}", None),
     "fit": ("POST", "/api/datasets/{dataset}/fit", example("seed_cnn")),
@@ -61,13 +64,21 @@ CASES = {
     "download": ("GET", "/api/runs/{run}/files/model.py", None),
     "samples": ("GET", "/api/runs/{run}/samples", None),
     "predict": ("POST", "/api/runs/{run}/predict", {"x": [[[0.0] * 8] * 8]}),
+    "inspect": ("POST", "/api/runs/{run}/inspect", {"sample": 0}),
+    "misclassified": ("GET", "/api/runs/{run}/misclassified", None),
+    "predictions": ("GET", "/api/runs/{run}/predictions", None),
+    "units": ("GET", "/api/runs/{run}/units", None),
     "list_tokens": ("GET", "/api/tokens", None),
     "create_token": ("POST", "/api/tokens", {"name": "t"}),
     "revoke_token": ("DELETE", "/api/tokens/{token}", None),
     "workers": ("GET", "/api/workers", None),
+    "create_share": ("POST", "/api/shares", {"network_id": "{network}"}),
+    "list_shares": ("GET", "/api/shares", None),
+    "revoke_share": ("DELETE", "/api/shares/{share}", None),
 }
 WEBSOCKETS = {"ws/runs/<int:run_id>/": "tests/test_runs.py::test_only_the_owner_can_open_a_runs_websocket"}
-MISSING = {"network": 999999, "run": 999999, "dataset": "upload-999999", "token": 999999, "version": 1}
+MISSING = {"network": 999999, "run": 999999, "dataset": "upload-999999", "token": 999999, "version": 1,
+           "share": 999999}
 
 
 def route_names(patterns, prefix=""):
@@ -96,7 +107,9 @@ def owned(user):
     upload = UploadedDataset.objects.create(owner=ada, name="mine", kind="csv", info={},
                                             file=ContentFile(b"a,b\n1,2\n", name="mine.csv"))
     token, _ = ApiToken.issue(ada, "mine")
-    return {"network": network.pk, "run": run.pk, "dataset": upload.key, "token": token.pk, "version": 1}
+    share, _ = ShareLink.issue(ada, version=network.current_version())
+    return {"network": network.pk, "run": run.pk, "dataset": upload.key, "token": token.pk, "version": 1,
+            "share": share.pk}
 
 
 def request(client, name, objects):
@@ -129,3 +142,4 @@ def test_another_user_learns_nothing_about_an_object(name, owned, mallory):
     assert Network.objects.get(pk=owned["network"]).name == "mine"
     assert UploadedDataset.objects.filter(pk=int(owned["dataset"].split("-")[1])).exists()
     assert not ApiToken.objects.get(pk=owned["token"]).revoked
+    assert not ShareLink.objects.get(pk=owned["share"]).revoked

@@ -19,3 +19,13 @@ def test_only_the_owner_sees_a_networks_dashboard(user, other_user, client_of):
     assert client_of(user).get(f"/networks/{net.pk + 1}/train/").status_code == 404
     assert Client().get(url)["Location"].startswith("/accounts/login/")
     assert "csrftoken" in client_of(user).get(url).cookies
+
+
+def test_no_page_shows_its_template_comments(ada, user):
+    from training.models import ShareLink
+
+    net = Network.create(user, "n", example("digits_cnn"))
+    _, token = ShareLink.issue(user, version=net.current_version())
+    for url in ("/", f"/networks/{net.pk}/", f"/networks/{net.pk}/train/", f"/s/{token}/", "/accounts/login/"):
+        page = (Client() if url.startswith(("/s/", "/accounts/")) else ada).get(url).content.decode()
+        assert "{#" not in page and "#}" not in page, url

@@ -2,7 +2,7 @@
 database, the worker and the download endpoint use."""
 
 from builder.graph.errors import ErrorCode
-from training.models import Run
+from training.models import Run, RunEvent
 from training.protocol import DOWNLOADS, EventKind
 
 
@@ -15,3 +15,10 @@ def test_the_protocol_is_served_as_the_server_uses_it(ada):
     assert [d["name"] for d in protocol["downloads"]] == list(DOWNLOADS)
     assert set(protocol["error_codes"]) == {code.value for code in ErrorCode}
     assert set(protocol["document_errors"]) < set(protocol["error_codes"])
+
+
+def test_every_event_kind_fits_the_column_that_stores_it():
+    # SQLite ignores a CharField's max_length; PostgreSQL refuses the row, and the run stalls.
+    column = RunEvent._meta.get_field("kind")
+    for kind in EventKind:
+        column.run_validators(kind.value)

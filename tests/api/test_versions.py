@@ -2,6 +2,7 @@
 they trained; the number of versions is limited; and the migration gives existing runs their versions."""
 
 import json
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -85,3 +86,47 @@ def test_the_migration_gives_existing_runs_their_versions():
     recovered = Run.objects.get(pk=unstored).version
     assert recovered.graph == lost and recovered.number == 3 and "trained" in recovered.message
     assert Run.objects.get(pk=on_bare).version.number == 3 and Run.objects.get(pk=on_bare).graph == g1
+
+
+def test_a_graph_saved_in_format_version_1_opens_upgraded_and_stays_stored_as_saved(ada, user):
+    stored = json.loads((Path(__file__).resolve().parents[1] / "data" / "v1" / "text_classifier.json").read_text())
+    network = Network.create(user, "old", stored)
+    opened = ada.get(f"/api/networks/{network.pk}").json()
+    assert opened["graph"] == example("text_classifier") and opened["analysis"]["valid"]
+    assert ada.get(f"/api/networks/{network.pk}/versions/1").json()["graph"]["version"] == 2
+    assert NetworkVersion.objects.get(network=network).graph == stored  # a version is never rewritten
+
+
+def test_the_diff_between_two_versions_names_nodes_added_removed_and_changed(ada, user, conforms):
+    network = Network.create(user, "cnn", example("seed_cnn"))
+    changed = wider(example("seed_cnn"), 64)
+    changed["nodes"] = [n for n in changed["nodes"] if n["id"] != "act2"]
+    changed["nodes"].append({"id": "drop", "type": "Dropout", "params": {"p": 0.25}})
+    changed["edges"] = [e for e in changed["edges"] if "act2" not in (e["source"], e["target"])]
+    changed["edges"] += [{"source": "fc1", "target": "drop"}, {"source": "drop", "target": "out"}]
+    network.save_graph(changed, "wider, dropout")
+    response = ada.get(f"/api/networks/{network.pk}/diff?a=1&b=2")
+    assert response.status_code == 200
+    diff = conforms(response, "/api/networks/{network_id}/diff", "get")
+    assert (diff["a"], diff["b"]) == (1, 2)
+    assert diff["added"] == [{"id": "drop", "type": "Dropout"}] and diff["removed"] == [{"id": "act2", "type": "ReLU"}]
+    assert diff["changed"] == [{"id": "fc1", "type": None,
+                                "params": [{"name": "out_features", "before": 128, "after": 64}]}]
+    assert {"source": "fc1", "target": "drop"} in diff["edges_added"]
+    assert {"source": "act2", "target": "out"} in diff["edges_removed"]
+
+
+def test_a_diff_with_a_version_that_does_not_exist_says_which(ada, user):
+    network = Network.create(user, "cnn", example("seed_cnn"))
+    response = ada.get(f"/api/networks/{network.pk}/diff?a=1&b=7")
+    assert response.status_code == 404 and response.json()["detail"] == (
+        f"network {network.pk} has no version 7; its newest is version 1")
+    for query, bad in (("a=1&b=two", "b"), ("a=99999999999999999999&b=1", "a"), ("a=0&b=1", "a"), ("a=1", "b")):
+        refused = ada.get(f"/api/networks/{network.pk}/diff?{query}")
+        assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["query", bad]
+
+
+def test_the_diff_of_another_users_network_is_not_found(mallory, user):
+    network = Network.create(user, "cnn", example("seed_cnn"))
+    response = mallory.get(f"/api/networks/{network.pk}/diff?a=1&b=1")
+    assert response.status_code == 404 and "version" not in response.json()["detail"]

@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from builder.models import Network
+from training.models import ShareLink
 
 from tests.browser.feed import fed_run, flood, in_thread
 from tests.conftest import PASSWORD
@@ -84,7 +85,7 @@ def test_every_page_sends_a_strict_policy_and_works_under_it(page, user):
     no_violations(page)
 
     visit(page, f"/networks/{network.pk}/train/?run={run.pk}")  # the dashboard: Plotly draws the curves
-    page.wait_for_function("() => document.querySelector('[data-testid=chart-epoch-loss]').data?.[0]?.x.length === 3")
+    page.wait_for_function("() => document.querySelector('[data-testid=chart-epoch-loss]')?.data?.[0]?.x.length === 3")
     expect(page.get_by_test_id("chart-epoch-loss").locator(".main-svg").first).to_be_visible()
     # Bars sized by the page's script: their style is set through the CSSOM, which the policy allows.
     expect(page.get_by_test_id("class-counts").locator(".column-fill").first).to_be_attached()
@@ -92,6 +93,12 @@ def test_every_page_sends_a_strict_policy_and_works_under_it(page, user):
     # Plotly's stylesheet came from the file, not from a <style> it injected: its rules apply.
     assert page.evaluate("getComputedStyle(document.querySelector('.js-plotly-plot .plotly .main-svg')).position") \
         == "absolute"
+    no_violations(page)
+
+    _, token = ShareLink.issue(user, run=run)
+    visit(page, f"/s/{token}/")  # a shared run: the editor's canvas read-only and the run's charts
+    page.wait_for_function("() => document.querySelector('[data-testid=chart-epoch-loss]')?.data?.[0]?.x.length === 3")
+    assert page.evaluate("window.netbuilder.cy.nodes().length") == len(example("digits_cnn")["nodes"])
     no_violations(page)
 
 

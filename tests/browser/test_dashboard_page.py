@@ -9,10 +9,11 @@ import pytest
 from playwright.sync_api import expect
 
 from builder.models import Network
+from training.events import publish
 from training.models import Run
 
 from tests.browser.feed import fed_run, flood, in_thread
-from tests.graphs import example, mlp
+from tests.graphs import chain, example, mlp, node
 from tests.services import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,7 +44,7 @@ def plotted(page, testid, trace=0):
 
 
 def wait_plotted(page, testid, minimum, trace=0, timeout=RUN_TIMEOUT):
-    page.wait_for_function(f"() => (document.querySelector('[data-testid={testid}]').data?.[{trace}]?.x.length ?? 0)"
+    page.wait_for_function(f"() => (document.querySelector('[data-testid={testid}]')?.data?.[{trace}]?.x.length ?? 0)"
                            f" >= {minimum}", timeout=timeout)
     return plotted(page, testid, trace)
 
@@ -89,8 +90,10 @@ def open_dashboard(page, net, run_id=None):
     expect(page.get_by_test_id("fit-status")).not_to_have_attribute("data-fits", "unknown")
 
 
-def test_the_fix_button_makes_the_seed_cnn_fit_the_digits(page, ada):
-    net = network(ada, "seed_cnn")
+def test_a_fix_is_shown_as_a_diff_saved_as_a_new_version_and_undone_as_another(page, ada):
+    graph = example("seed_cnn")
+    graph["nodes"][0]["params"]["shape"] = [1, 16, 16]  # no dataset fits: the page falls back to the digits
+    net = Network.create(ada, graph["name"], graph)
     log_in(page, ada)
     open_dashboard(page, net)
     expect(page.get_by_test_id("dataset-select")).to_have_value("digits")
@@ -98,16 +101,45 @@ def test_the_fix_button_makes_the_seed_cnn_fit_the_digits(page, ada):
     expect(page.get_by_test_id("class-counts").locator(".column")).to_have_count(10)
     status = page.get_by_test_id("fit-status")
     expect(status).to_have_attribute("data-fits", "false")
-    expect(status).to_contain_text("[1, 28, 28]")
+    expect(status).to_contain_text("[1, 16, 16]")
     expect(page.get_by_test_id("start-button")).to_be_disabled()
     page.get_by_test_id("fix-button").click()
+    # Nothing is saved until the diff is accepted.
+    expect(page.get_by_test_id("fix-diff-in-shape")).to_contain_text("[1,16,16] → [1,8,8]")
+    net.refresh_from_db()
+    assert net.version == 1
+    page.get_by_test_id("fix-apply").click()
     expect(status).to_have_attribute("data-fits", "true")
     expect(page.get_by_test_id("fix-button")).to_be_hidden()
     expect(page.get_by_test_id("start-button")).to_be_enabled()
     expect(page.get_by_test_id("network-summary")).to_contain_text("Version 2")
+    expect(page.get_by_test_id("fix-saved")).to_contain_text("Saved as version 2")
     net.refresh_from_db()
     assert net.version == 2 and net.graph["nodes"][0]["params"]["shape"] == [1, 8, 8]
+    assert net.current_version().message == "Fit to Digits (8×8): in.shape [1,16,16] → [1,8,8]"
+    page.get_by_test_id("fix-undo").click()
+    expect(page.get_by_test_id("network-summary")).to_contain_text("Version 3")
+    expect(status).to_have_attribute("data-fits", "false")
+    net.refresh_from_db()
+    assert [v.graph["nodes"][0]["params"]["shape"] for v in net.versions.all()] == [[1, 16, 16], [1, 8, 8],
+                                                                                  [1, 16, 16]]
     expect(page.get_by_test_id("editor-link")).to_have_attribute("href", f"/networks/{net.pk}/")
+
+
+def test_the_first_dataset_offered_is_one_the_network_fits_and_the_settings_survive_a_reload(page, user):
+    net = network(user, "iris_mlp")  # Input [4]
+    log_in(page, user)
+    open_dashboard(page, net)
+    expect(page.get_by_test_id("dataset-select")).to_have_value("iris")
+    expect(page.get_by_test_id("fit-status")).to_have_attribute("data-fits", "true")
+    page.get_by_test_id("config-epochs").fill("7")
+    page.get_by_test_id("config-lr").fill("0.05")
+    page.reload()
+    expect(page.get_by_test_id("config-epochs")).to_have_value("7")
+    expect(page.get_by_test_id("config-lr")).to_have_value("0.05")
+    other = network(user, "iris_mlp")  # another network keeps its own
+    open_dashboard(page, other)
+    expect(page.get_by_test_id("config-epochs")).not_to_have_value("7")
 
 
 def test_every_kind_of_dataset_is_previewed_and_an_upload_is_added_to_the_choices(page, user):
@@ -116,6 +148,10 @@ def test_every_kind_of_dataset_is_previewed_and_an_upload_is_added_to_the_choice
     open_dashboard(page, net)
     choose = page.get_by_test_id("dataset-select").select_option
     preview = page.get_by_test_id("dataset-preview")
+    expect(preview.locator("canvas")).to_have_count(12)
+    choose("moons")  # straight from the digits' tiles, a point cloud is drawn too
+    page.wait_for_function("() => document.querySelector('[data-testid=dataset-preview] .chart')?.data?.length === 2")
+    expect(preview.locator(".scatterlayer .point")).to_have_count(300)
     choose("iris")
     expect(preview.locator("tbody tr")).to_have_count(8)
     expect(page.get_by_test_id("dataset-info")).to_have_text("150 samples · tabular 4 · 3 classes")
@@ -233,8 +269,9 @@ def test_two_runs_are_compared_by_their_curves_and_the_settings_that_differ(page
     page.get_by_test_id(f"compare-{fast}").check()
     table = page.get_by_test_id("compare-table")
     expect(table.get_by_test_id("compare-row-lr").locator("td")).to_have_text(["0.01", "0.003"])  # newest first
-    expect(table.get_by_test_id("compare-row-dataset")).to_contain_text("Digits")
-    expect(table.get_by_test_id("compare-row-epochs")).to_have_count(0)  # the same in both: not a difference
+    # The same in both, so not a difference: the dataset, the epochs, the network version.
+    for same in ("dataset", "epochs", "version", "architecture"):
+        expect(table.get_by_test_id(f"compare-row-{same}")).to_have_count(0)
     for chart in ("chart-compare-loss", "chart-compare-accuracy"):
         page.wait_for_function(f"() => (el => el.data?.length === 2 && el.data.every(t => t.x.length === 2))"
                                f"(document.querySelector('[data-testid={chart}]'))")
@@ -295,8 +332,15 @@ def test_a_drawn_digit_is_predicted_with_class_probabilities(page, ada):
 
     page.get_by_test_id("tryit-clear").click()
     expect(result).not_to_have_attribute("data-predicted", "1")
+    page.mouse.move(x, top)  # another drawing, then a sample: the sample replaces the drawing on the pad
+    page.mouse.down()
+    page.mouse.move(x, bottom, steps=5)
+    page.mouse.up()
     page.get_by_test_id("tryit-sample-0").click()
     expect(result).to_contain_text("label")
+    assert page.evaluate("""() => { const c = document.querySelector('[data-testid=tryit-canvas]');
+        return c.getContext('2d').getImageData(0, 0, c.width, c.height).data.every((v, i) => i % 4 === 3 || v === 0);
+    }""")
 
 
 def test_a_tabular_model_is_tried_with_typed_features(page, ada):
@@ -316,6 +360,20 @@ def test_a_tabular_model_is_tried_with_typed_features(page, ada):
     expect(page.get_by_test_id("prediction-bars").locator(".bar")).to_have_count(3)
     page.get_by_test_id("tryit-sample-1").click()
     expect(page.get_by_test_id("prediction")).to_contain_text("label")
+
+
+def test_a_sequence_model_is_tried_on_its_samples_with_no_pad_promised(page, ada):
+    graph = chain(node("in", "Input", shape=[32, 1]), node("flat", "Flatten"), node("out", "Linear", out_features=3))
+    net = Network.create(ada, "waves", graph)
+    log_in(page, ada)
+    run_id = finished_run(page, net, "sequences", epochs=1)
+    open_dashboard(page, net, run_id)
+    result = page.get_by_test_id("prediction")
+    expect(result).to_have_attribute("data-placeholder", re.compile(r"^Pick a validation sample"))
+    for hidden in ("tryit-canvas", "predict-button", "tryit-clear"):
+        expect(page.get_by_test_id(hidden)).to_be_hidden()
+    page.get_by_test_id("tryit-sample-0").click()
+    expect(result).to_contain_text("label")
 
 
 def redraw_rate(page, since):
@@ -388,3 +446,56 @@ def test_charts_redraw_at_most_ten_times_a_second_however_fast_events_come(page,
     replay, calls = redraw_rate(page, since)
     print(f"replay: {sent} events, {calls} redraws, {replay:.1f} redraws per second")
     assert replay <= 10.5 and calls <= 10
+
+
+def test_runs_of_two_versions_are_compared_with_the_architecture_diff(page, user):
+    net = network(user)  # the digits CNN, whose fc1 has 64 units
+    narrower = example("digits_cnn")
+    next(n for n in narrower["nodes"] if n["id"] == "fc1")["params"]["out_features"] = 7
+    net.save_graph(narrower, "narrower")
+    runs = [Run.objects.create(owner=user, network=net, version=net.versions.get(number=number), dataset="digits",
+                               config={"epochs": 1, "lr": 0.01}, status="failed") for number in (1, 2)]
+    log_in(page, user)
+    open_dashboard(page, net)
+    for run in runs:
+        page.get_by_test_id(f"compare-{run.pk}").check()
+    table = page.get_by_test_id("compare-table")
+    expect(table.get_by_test_id("compare-row-version").locator("td")).to_have_text(["version 2", "version 1"])
+    # Newest first: the older run's version is described against the newer one's.
+    expect(table.get_by_test_id("compare-row-architecture").locator("td").nth(1)).to_have_text(
+        "fc1 · out_features 7 → 64")
+    expect(table.get_by_test_id("compare-row-dataset")).to_have_count(0)  # both on the digits
+
+
+def test_the_runs_table_and_the_charts_follow_the_live_events(page, user):
+    net = network(user)
+    old = fed_run(user, net, epochs=3)
+    in_thread(flood, old, 3, 1).join()
+    Run.objects.filter(pk=old.pk).update(status="succeeded")
+    new = fed_run(user, net, epochs=3)
+    # Queued, and marked handed to Celery so that no worker left by another test takes it.
+    Run.objects.filter(pk=new.pk).update(status="queued", dispatched=True)
+    log_in(page, user)
+    open_dashboard(page, net, old.pk)
+    wait_plotted(page, "chart-epoch-loss", 3)
+    old_range = page.evaluate("document.querySelector('[data-testid=chart-epoch-loss]')._fullLayout.xaxis.range")
+
+    page.get_by_test_id(f"run-row-{new.pk}").click()  # queued: empty charts, not the previous run's axes
+    page.wait_for_function("() => document.querySelector('[data-testid=chart-epoch-loss]')?.data?.[0]?.x.length === 0")
+    assert page.evaluate("document.querySelector('[data-testid=chart-epoch-loss]')._fullLayout.xaxis.range") \
+        != old_range
+
+    Run.objects.filter(pk=new.pk).update(status="running")  # as the lifecycle does, before it publishes
+    in_thread(publish, new, "status", {"status": "running"}).join()
+    row = page.get_by_test_id(f"run-row-{new.pk}")
+    expect(row.locator(".badge")).to_have_text("running", timeout=1500)  # not the list's 3 s poll
+    in_thread(publish, new, "step", {"epoch": 1, "step": 1, "steps_per_epoch": 2, "samples_per_s": 9e3,
+                                     "losses": [[1, 2.0]]}).join()
+    in_thread(publish, new, "epoch", {"epoch": 1, "train_loss": 1.0, "train_accuracy": 0.4, "val_loss": 1.1,
+                                      "val_accuracy": 0.35, "samples_per_s": 9e3, "eta_s": 2}).join()
+    expect(row).to_contain_text("1 / 3", timeout=1500)
+    wait_plotted(page, "chart-accuracy", 1)
+    # One point: the accuracy axis spans 0-100%, and a lone step loss is drawn as a marker.
+    assert page.evaluate("document.querySelector('[data-testid=chart-accuracy]')._fullLayout.yaxis.range") == [0, 1]
+    wait_plotted(page, "chart-step-loss", 1, trace=1)
+    assert "markers" in page.evaluate("document.querySelector('[data-testid=chart-step-loss]').data[1].mode")

@@ -24,6 +24,19 @@ def journey(page, worker):
     return page
 
 
+def draw_a_one(page):
+    """A "1" drawn with the mouse on the try-it pad: a short upstroke, then down the middle."""
+    canvas = page.get_by_test_id("tryit-canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    x, top, bottom = box["x"] + box["width"] / 2, box["y"] + 0.15 * box["height"], box["y"] + 0.85 * box["height"]
+    page.mouse.move(x - 20, top + 20)
+    page.mouse.down()
+    page.mouse.move(x, top, steps=5)
+    page.mouse.move(x, bottom, steps=20)
+    page.mouse.up()
+
+
 def sign_up(page):
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/accounts/login/"))  # a visitor is asked to log in
@@ -39,7 +52,7 @@ def sign_up(page):
 def build_the_classic_cnn(page):
     page.get_by_test_id("new-network").click()
     expect(page).to_have_url(re.compile(r"/networks/\d+/$"))
-    expect(page.get_by_test_id("total-params")).to_have_text("0")  # the editor is up and has validated
+    expect(page.get_by_test_id("total-params")).to_have_text("—")  # the editor is up and has validated (a lone Input)
     build_classic_cnn(page)
     expect(page.get_by_test_id("total-params")).to_have_text("693,962")
     assert caption(page, "conv2d_1") == "conv2d_1 · Conv2d\n[32, 26, 26] · 320 params"
@@ -71,6 +84,7 @@ def test_a_new_user_builds_trains_compares_downloads_and_tries_a_model(journey, 
     fit = page.get_by_test_id("fit-status")
     expect(fit).to_have_attribute("data-fits", "false")
     page.get_by_test_id("fix-button").click()
+    page.get_by_test_id("fix-apply").click()  # after reading the diff
     expect(fit).to_have_attribute("data-fits", "true")
     network.refresh_from_db()
     assert network.graph["nodes"][0]["params"]["shape"] == [1, 8, 8]
@@ -118,15 +132,7 @@ def test_a_new_user_builds_trains_compares_downloads_and_tries_a_model(journey, 
     download.value.save_as(tmp_path / "bundle.zip")
     assert any(name.endswith("/model.py") for name in zipfile.ZipFile(tmp_path / "bundle.zip").namelist())
 
-    canvas = page.get_by_test_id("tryit-canvas")
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    x, top, bottom = box["x"] + box["width"] / 2, box["y"] + 0.15 * box["height"], box["y"] + 0.85 * box["height"]
-    page.mouse.move(x - 20, top + 20)  # a "1"
-    page.mouse.down()
-    page.mouse.move(x, top, steps=5)
-    page.mouse.move(x, bottom, steps=20)
-    page.mouse.up()
+    draw_a_one(page)
     page.get_by_test_id("predict-button").click()
     expect(page.get_by_test_id("prediction")).to_have_attribute("data-predicted", re.compile(r"^\d$"))
     expect(page.get_by_test_id("prediction-bars").locator(".bar-value")).to_have_count(10)

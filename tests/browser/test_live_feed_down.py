@@ -52,7 +52,7 @@ def test_the_run_view_says_it_is_reconnecting_while_the_feed_is_down(page, user)
     expect(notice).to_be_visible()
     expect(notice).to_have_text("connection lost, reconnecting…")
     # Back after REFUSED refusals: the notice goes and the stored epochs are plotted.
-    page.wait_for_function("() => document.querySelector('[data-testid=chart-epoch-loss]').data?.[0]?.x.length === 2",
+    page.wait_for_function("() => document.querySelector('[data-testid=chart-epoch-loss]')?.data?.[0]?.x.length === 2",
                            timeout=30_000)
     expect(notice).to_be_hidden()
     assert len(attempts) == REFUSED + 1

@@ -3,7 +3,7 @@
 import pytest
 
 # Tests that check what the rest of their module did (how many requests the fuzzing sent): after it, in any order.
-LAST_IN_MODULE = {"test_the_fuzzing_sent_at_least_5000_requests"}
+LAST_IN_MODULE = {"test_the_fuzzing_sent_at_least_5000_requests_all_signed_in"}
 
 
 @pytest.hookimpl(trylast=True)  # after pytest-randomly has shuffled

@@ -250,6 +250,22 @@ def test_the_train_command_prints_epochs_and_writes_the_bundle(tmp_path):
     assert {p.name for p in (tmp_path / "out").iterdir()} >= {"bundle.zip", "model.py", "weights.safetensors"}
 
 
+def test_the_train_command_with_stats_also_prints_each_layers_statistics(tmp_path):
+    graph = tmp_path / "digits.json"
+    graph.write_text(json.dumps(example("digits_cnn")))
+    result = subprocess.run([sys.executable, "manage.py", "train", str(graph), "--dataset", "digits", "--epochs", "2",
+                             "--stats", "--device", "cpu", "--out", str(tmp_path / "out")],
+                            capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    stats = [line for line in lines if line.get("event") == "layer_stats"]
+    assert [line["epoch"] for line in lines if "train_loss" in line] == [1, 2] and len(stats) >= 2
+    assert set(stats[0]) == {"event", "epoch", "step", "nodes"}
+    assert set(stats[0]["nodes"]) == {n["id"] for n in example("digits_cnn")["nodes"]}
+    assert stats[0]["nodes"]["conv1"]["grad_norm"] > 0 and len(stats[0]["nodes"]["conv1"]["histogram"]) == 16
+    assert all("confusion" in line for line in lines if "train_loss" in line)
+
+
 def test_a_finished_model_can_be_tried_on_a_validation_sample_or_a_typed_input(ada, mallory):
     run = start(ada, epochs=4)
     wait_for(ada, run["id"], ["succeeded"])

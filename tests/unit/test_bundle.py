@@ -216,3 +216,18 @@ def test_the_bundle_keeps_the_documents_and_the_state_dict_keys(bundle):
     assert list(state) == list(expected)
     assert all(torch.equal(weights[key], value) and torch.equal(state[key], value)
                for key, value in expected.items())
+
+
+def test_the_readme_says_how_inputs_are_scaled_and_names_the_classes():
+    from training.datasets import load_dataset
+
+    analysis = analyze(example("digits_cnn"), Limits())
+    text = bundle_module.readme(analysis, with_onnx=True, dataset=load_dataset("digits").info())
+    assert "Scale new inputs as the training inputs were: grayscale pixel values 0..16 divided by 16" in text
+    assert "The 10 classes, by index:\n\n- 0: 0\n- 1: 1\n" in text and "- 9: 9\n" in text
+    fashion = bundle_module.data_section({"title": "Fashion-MNIST", "task": "classification",
+                                          "classes": ["T-shirt/top", "Trouser"], "scaling": "divided by 255"})
+    assert "- 0: T-shirt/top" in fashion and "- 1: Trouser" in fashion
+    regression = bundle_module.data_section({"title": "Sine", "task": "regression", "output_shape": [1],
+                                             "classes": [], "scaling": "none"})
+    assert any("predicted target, of shape [1]" in line for line in regression)

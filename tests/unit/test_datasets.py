@@ -35,12 +35,23 @@ def tiny(task="classification", **fields):
     return Dataset(**{**values, **fields})
 
 
-def test_every_builtin_is_listed_and_expected():
+def test_every_builtin_is_listed_with_its_info_and_expected():
     assert list(BUILTINS) == list(EXPECTED)
-    assert [entry["name"] for entry in list_builtins()] == list(EXPECTED)
+    assert [entry["name"] for entry in list_builtins()] == [*EXPECTED, "mnist", "fashion_mnist"]
     for entry in list_builtins():
-        assert set(entry) == {"name", "title", "description", "kind", "task"}
-        assert entry["task"] == EXPECTED[entry["name"]][2]
+        assert set(entry) == {"name", "title", "description", "kind", "task", "info"}
+        if entry["name"] in EXPECTED:
+            assert entry["task"] == EXPECTED[entry["name"]][2]
+            assert entry["info"] == load_builtin(entry["name"]).info()
+
+
+def test_mnist_is_listed_with_the_info_its_files_give(tmp_path):
+    from tests.unit.test_datasets_idx import write_cache
+
+    write_cache(tmp_path / "mnist", gz=False)
+    listed = next(entry["info"] for entry in list_builtins() if entry["name"] == "mnist")
+    loaded = load_dataset("mnist", cache_dir=tmp_path).info()
+    assert listed == {key: value for key, value in loaded.items() if key != "samples"}  # the count needs the files
 
 
 @pytest.mark.parametrize("name", EXPECTED)
@@ -164,7 +175,7 @@ def test_info_describes_the_dataset_as_json():
     info = tiny().info()
     assert info == {"name": "tiny", "title": "Tiny", "description": "three samples", "task": "classification",
                     "kind": "tabular", "classes": ["no", "yes"], "num_classes": 2, "input_shape": [2],
-                    "input_dtype": "float32", "output_shape": [2], "samples": 3}
+                    "input_dtype": "float32", "output_shape": [2], "samples": 3, "scaling": ""}
     assert json.loads(json.dumps(info)) == info
 
 

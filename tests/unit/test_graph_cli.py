@@ -113,3 +113,10 @@ def test_validate_prints_warnings_with_the_errors_and_exits_non_zero():
     assert result.returncode == 1 and result.stdout == ""
     assert lines[0].startswith("warning: node 'fc' (Dense) gets [1, 28, 28] (C×H×W)")
     assert lines[1].startswith("error: node 'conv' (Conv2d): out_channels")
+
+
+def test_summary_lists_each_output_of_a_multi_output_node():
+    result = cli("summary", str(FOLDER / "lstm_classifier.json"))
+    assert result.returncode == 0
+    row = next(line for line in result.stdout.splitlines() if line.startswith("lstm"))
+    assert "0 sequence [28, 256] | 1 state [256]" in row and "T×F | F" in row

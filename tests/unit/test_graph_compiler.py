@@ -19,9 +19,10 @@ VARIANTS = [
     ("Conv2d", {"kernel_size": [3, 5], "stride": 2, "padding": [1, 2], "out_channels": 4}),
     ("MaxPool2d", {"kernel_size": 3, "stride": None, "padding": 1}),
     ("LSTM", {"bidirectional": True, "num_layers": 2, "hidden_size": 5}),
-    ("LSTM", {"bidirectional": True, "output": "sequence", "hidden_size": 5}),
     ("GRU", {"bidirectional": True, "hidden_size": 7}),
-    ("RNN", {"nonlinearity": "relu", "output": "sequence"}),
+    ("RNN", {"nonlinearity": "relu"}),
+    ("Split", {"sizes": [5, 7]}),
+    ("ChannelShuffle", {"groups": 3}),
     ("Softmax", {"dim": 0}),
     ("Concat", {"dim": -1}),
     ("Reshape", {"shape": [3, -1]}),
@@ -40,7 +41,8 @@ def single_layer_graph(layer_type, params):
     return graph([source, node("layer", layer_type, **params)], [("in", "layer")] * fan_in)
 
 
-CASES = [(t, {}) for t in LAYERS if t != "Input"] + VARIANTS
+# Split's sizes and ChannelShuffle's groups depend on the input
+CASES = [(t, {}) for t in LAYERS if t not in ("Input", "Split", "ChannelShuffle")] + VARIANTS
 
 
 def test_the_registry_has_every_layer_the_palette_promises():

@@ -126,3 +126,11 @@ def test_exported_code_names_layers_after_node_ids():
     assert "self.conv1 = nn.Conv2d(1, 32, kernel_size=3)" in source
     assert "self.fc1 = nn.Linear(5408, 128)" in source
     assert "def forward(self, in_):" in source  # "in" is a keyword: the id is adjusted, not rejected
+
+
+def test_the_readme_counts_the_examples_the_home_page_shows():
+    from pathlib import Path
+
+    words = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert f"{words[len(EXAMPLES) - 1].capitalize()} example graphs ship in `builder/graph/examples/`" in readme

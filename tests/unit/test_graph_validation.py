@@ -259,10 +259,10 @@ def test_inputs_of_multi_input_nodes_follow_ports_then_edge_order():
     doc = graph([node("in", "Input", shape=[4]), node("a", "Linear", out_features=2),
                  node("b", "Linear", out_features=3), node("cat", "Concat")],
                 [("in", "a"), ("in", "b"), ("a", "cat"), ("b", "cat")])
-    assert analyze(doc, Limits()).inputs["cat"] == ["a", "b"]
+    assert analyze(doc, Limits()).inputs["cat"] == [("a", 0), ("b", 0)]
     doc["edges"][2]["port"], doc["edges"][3]["port"] = 1, 0
     analysis = analyze(doc, Limits())
-    assert analysis.inputs["cat"] == ["b", "a"] and analysis.shapes["cat"].shape == (5,)
+    assert analysis.inputs["cat"] == [("b", 0), ("a", 0)] and analysis.shapes["cat"].shape == (5,)
 
 
 def test_the_memory_estimate_grows_with_the_batch():

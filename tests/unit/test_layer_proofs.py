@@ -24,6 +24,7 @@ from builder.graph.infer import warm_up
 from builder.graph.layers import HELPER_CLASSES
 
 from tests.graphs import chain, graph, node
+from tests.zoo import channel_shuffle
 
 BATCH = 3
 TOLERANCE = 1e-6
@@ -97,6 +98,10 @@ PROOFS = [
     single("Linear", VECTOR, lambda: layer(nn.Linear(6, 4)), out_features=4),
     single("Linear", SEQUENCE, lambda: layer(nn.Linear(8, 3, bias=False)), out_features=3, bias=False),
     single("Identity", IMAGE, lambda: fn(lambda x: x)),
+    single("LayerScale", IMAGE, lambda: ConvNeXtScale(4)),  # per channel: (C, 1, 1)
+    Proof("LayerScale", chain(node("in", "Input", shape=CHANNELS, layout="CL"), node("layer", "LayerScale")),
+          lambda: ConvNeXtScale(4, (1,))),  # per channel of a C×L input: (C, 1)
+    single("LayerScale", SEQUENCE, lambda: ConvNeXtScale(8, (), init=0.1), init=0.1),  # per feature: (F,)
     single("Conv1d", CHANNELS, lambda: layer(nn.Conv1d(4, 5, 3, padding=1, dilation=2)), out_channels=5,
            padding=1, dilation=2),
     single("Conv2d", IMAGE, lambda: layer(nn.Conv2d(4, 8, 3, stride=2, groups=2)), out_channels=8, stride=2,
@@ -124,6 +129,8 @@ PROOFS = [
     single("Upsample", IMAGE, lambda: layer(nn.Upsample(scale_factor=1.5, mode="bilinear", align_corners=True)),
            scale_factor=1.5, mode="bilinear", align_corners=True),
     single("Flatten", IMAGE, lambda: fn(lambda x: x.flatten(1))),
+    single("ChannelShuffle", IMAGE, lambda: fn(lambda x: channel_shuffle(x, 2))),
+    single("ChannelShuffle", IMAGE, lambda: fn(lambda x: channel_shuffle(x, 4)), groups=4),
     single("Reshape", IMAGE, lambda: fn(lambda x: x.reshape(len(x), 12, 12)), shape=[12, -1]),
     single("Permute", IMAGE, lambda: fn(lambda x: x.permute(0, 3, 1, 2)), dims=[2, 0, 1]),
     single("Permute", SEQUENCE, lambda: fn(lambda x: x.permute(0, 2, 1)), dims=[-1, 0]),
@@ -173,17 +180,39 @@ PROOFS = [
     single("LogSoftmax", SEQUENCE, lambda: fn(lambda x: torch.log_softmax(x, dim=2))),
     single("Embedding", [7], lambda: layer(nn.Embedding(20, 4, padding_idx=0)), tokens=20, num_embeddings=20,
            embedding_dim=4, padding_idx=0),
-    single("LSTM", SEQUENCE, lambda: Ref(lambda m, x: m.layer(x)[1][0][-1], layer=nn.LSTM(8, 5, batch_first=True)),
-           hidden_size=5),
+    # A recurrent layer's output 0 is every step's output; output 1 its final state (the last layer's).
+    wired("LSTM", SEQUENCE, [node("layer", "LSTM", hidden_size=5), node("state", "Identity")],
+          [("in", "layer"), ("layer", "state", 1)],
+          lambda: Ref(lambda m, x: m.layer(x)[1][0][-1], layer=nn.LSTM(8, 5, batch_first=True))),
     single("LSTM", SEQUENCE, lambda: Ref(lambda m, x: m.layer(x)[0],
                                          layer=nn.LSTM(8, 3, num_layers=2, bidirectional=True, batch_first=True)),
-           hidden_size=3, num_layers=2, bidirectional=True, output="sequence"),
-    single("GRU", SEQUENCE, lambda: Ref(lambda m, x: torch.cat([m.layer(x)[1][-2], m.layer(x)[1][-1]], dim=1),
-                                        layer=nn.GRU(8, 4, bidirectional=True, batch_first=True)),
-           hidden_size=4, bidirectional=True),
+           hidden_size=3, num_layers=2, bidirectional=True),
+    wired("LSTM", SEQUENCE,  # both outputs used: the state scales every step
+          [node("layer", "LSTM", hidden_size=8), node("row", "Reshape", shape=[1, 8]), node("mix", "Multiply")],
+          [("in", "layer"), ("layer", "row", 1), ("layer", "mix", 0), ("row", "mix")],
+          lambda: Ref(lambda m, x: (lambda seq, h: seq * h[-1].unsqueeze(1))(m.layer(x)[0], m.layer(x)[1][0]),
+                      layer=nn.LSTM(8, 8, batch_first=True))),
+    wired("GRU", SEQUENCE, [node("layer", "GRU", hidden_size=4, bidirectional=True), node("state", "Identity")],
+          [("in", "layer"), ("layer", "state", 1)],
+          lambda: Ref(lambda m, x: torch.cat([m.layer(x)[1][-2], m.layer(x)[1][-1]], dim=1),
+                      layer=nn.GRU(8, 4, bidirectional=True, batch_first=True))),
     single("RNN", SEQUENCE, lambda: Ref(lambda m, x: m.layer(x)[0],
                                         layer=nn.RNN(8, 6, nonlinearity="relu", batch_first=True)),
-           hidden_size=6, nonlinearity="relu", output="sequence"),
+           hidden_size=6, nonlinearity="relu"),
+    wired("MultiheadAttention", SEQUENCE,  # output 1: the attention weights, averaged over the heads
+          [node("layer", "MultiheadAttention", num_heads=2), node("weights", "Identity")],
+          [("in", "layer"), ("layer", "weights", 1)],
+          lambda: Ref(lambda m, x: m.layer(x, x, x)[1], layer=nn.MultiheadAttention(8, 2, batch_first=True))),
+    wired("Split", IMAGE,  # parts of 1 and 3 channels, the second used, then both joined in reverse
+          [node("layer", "Split", sizes=[1, 3]), node("join", "Concat")],
+          [("in", "layer"), ("layer", "join", 1), ("layer", "join", 0)],
+          lambda: fn(lambda x: torch.cat([x[:, 1:], x[:, :1]], dim=1))),
+    wired("Split", SEQUENCE, [node("layer", "Split", sizes=[2, 3, 3], dim=-1), node("last", "Tanh")],
+          [("in", "layer"), ("layer", "last", 2)], lambda: fn(lambda x: torch.tanh(x[..., 5:]))),
+    wired("Chunk", SEQUENCE,  # a gated linear unit: one half gates the other
+          [node("layer", "Chunk", chunks=2, dim=-1), node("gate", "Sigmoid"), node("glu", "Multiply")],
+          [("in", "layer"), ("layer", "gate", 1), ("layer", "glu", 0), ("gate", "glu")],
+          lambda: fn(lambda x: F.glu(x, dim=-1))),
     single("MultiheadAttention", SEQUENCE,  # self-attention
            lambda: Ref(lambda m, x: m.layer(x, x, x, need_weights=False)[0],
                        layer=nn.MultiheadAttention(8, 2, batch_first=True)),
@@ -226,6 +255,18 @@ PROOFS = [
           [("in", "a"), ("a", "layer"), ("in", "layer")],
           lambda: Ref(lambda m, x: torch.cat([m.a(x), x], dim=-1), a=nn.Linear(8, 3))),
 ]
+
+
+class ConvNeXtScale(nn.Module):
+    """torchvision's ConvNeXt block's layer scale: `nn.Parameter(torch.ones(dim, 1, 1) * layer_scale)`, multiplied
+    in (here with `rest` the axes after the channels: (1, 1) for an image)."""
+
+    def __init__(self, dim, rest=(1, 1), init=1e-6):
+        super().__init__()
+        self.layer_scale = nn.Parameter(torch.ones(dim, *rest) * init)
+
+    def forward(self, x):
+        return self.layer_scale * x
 
 
 class ViTPositions(nn.Module):

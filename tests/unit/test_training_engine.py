@@ -11,7 +11,7 @@ from training.config import ConfigError, check_config
 from training.datasets import load_dataset
 from training.engine import Hooks, Trainer, build_model
 
-from tests.graphs import chain, example, node
+from tests.graphs import example, graph, node
 
 TIMING = {"samples_per_s", "epoch_time_s", "eta_s"}
 
@@ -106,8 +106,8 @@ def test_each_optimizer_schedule_and_option_trains(settings):
 
 
 def test_regression_uses_mse_and_reports_mean_absolute_error():
-    doc = chain(node("in", "Input", shape=[32, 1]), node("rnn", "GRU", hidden_size=16),
-                node("out", "Linear", out_features=1))
+    doc = graph([node("in", "Input", shape=[32, 1]), node("rnn", "GRU", hidden_size=16),
+                 node("out", "Linear", out_features=1)], [("in", "rnn"), ("rnn", "out", 1)])
     config = check_config({"epochs": 3, "lr": 1e-2})
     model = build_model(analyze(doc, Limits()), 0)
     result = Trainer(model, load_dataset("sine", samples=400), config).run()

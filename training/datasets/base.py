@@ -54,6 +54,8 @@ class Dataset:
     task: str
     classes: list[str]
     kind: str
+    # How raw inputs were turned into X, for whoever feeds the trained model ("pixel values 0..255 divided by 255").
+    scaling: str = ""
 
     def __post_init__(self):
         # Loaders are the only producers; a broken one should fail here, not halfway through training.
@@ -82,7 +84,7 @@ class Dataset:
                 "task": self.task, "kind": self.kind, "classes": list(self.classes),
                 "num_classes": len(self.classes), "input_shape": list(self.input_shape),
                 "input_dtype": self.input_dtype, "output_shape": list(self.output_shape),
-                "samples": len(self.X)}
+                "samples": len(self.X), "scaling": self.scaling}
 
     def preview(self, n: int = 8) -> dict:
         """A few samples spread over the whole set (uploads are often sorted by class), as plain JSON."""

@@ -18,17 +18,21 @@ class Builtin:
     kind: str
     task: str
     make: Callable  # (seed?, **options) -> (X, y, classes); takes `seed` only if its data is random
+    scaling: str = "none: the values as generated"
 
+
+STANDARDISED = "each feature standardised over the whole dataset: (value - mean) / standard deviation"
 
 BUILTINS: dict[str, Builtin] = {
     "digits": Builtin("Digits (8×8)", "1,797 handwritten digits as 8×8 grayscale images, ten classes.",
-                      "image", "classification", classic.digits),
+                      "image", "classification", classic.digits,
+                      "grayscale pixel values 0..16 divided by 16, to [0, 1]; white digits on black"),
     "iris": Builtin("Iris", "150 iris flowers, four measurements each, three species.",
-                    "tabular", "classification", classic.iris),
+                    "tabular", "classification", classic.iris, STANDARDISED),
     "wine": Builtin("Wine", "178 wines, thirteen chemical measurements each, three cultivars.",
-                    "tabular", "classification", classic.wine),
+                    "tabular", "classification", classic.wine, STANDARDISED),
     "breast_cancer": Builtin("Breast cancer", "569 tumour biopsies, thirty measurements each, malignant or "
-                             "benign.", "tabular", "classification", classic.breast_cancer),
+                             "benign.", "tabular", "classification", classic.breast_cancer, STANDARDISED),
     "spirals": Builtin("Spirals", "Two interleaved spirals in the plane.", "points", "classification",
                        points.spirals),
     "moons": Builtin("Moons", "Two interlocking half circles in the plane.", "points", "classification",
@@ -54,4 +58,4 @@ def load_builtin(name: str, seed: int = 0, **options) -> Dataset:
         options["seed"] = whole("seed", seed, 0, 2**32 - 1)
     X, y, classes = spec.make(**options)
     return Dataset(name=name, title=spec.title, description=spec.description, X=X, y=y, task=spec.task,
-                   classes=classes, kind=spec.kind)
+                   classes=classes, kind=spec.kind, scaling=spec.scaling)

@@ -66,7 +66,9 @@ def load_csv(path: Path, options: dict, limits: UploadLimits, name: str, title: 
         X.put(np.hstack([column(start, start + step) for column in columns]))
     description = f"{len(y):,} rows of {label}: {width} features from {len(features)} columns, target '{target}'"
     return Dataset(name=name, title=title, description=description, X=X.done(), y=out.whole("y", y), task=task,
-                   classes=classes, kind="tabular")
+                   classes=classes, kind="tabular",
+                   scaling="numeric columns standardised over the uploaded file (missing values become the column "
+                           "mean, then (value - mean) / standard deviation); text columns one-hot encoded")
 
 
 def _decode(data: bytes) -> str:

@@ -12,6 +12,14 @@ from .base import DatasetError
 CHUNK = 1 << 20
 
 
+class DownloadFailed(DatasetError):
+    """The file could not be fetched: no network, the host unknown, unreachable or refusing, or an HTTP error."""
+
+    def __init__(self, url: str, reason: str, message: str = ""):
+        super().__init__(message or f"could not download {url}: {reason}")
+        self.url, self.reason = url, reason
+
+
 def download(url: str, dest: Path, *, timeout: float = 60, max_bytes: int = 200_000_000) -> None:
     """Write `url` to `dest` through a temporary file in the same folder, renamed into place when complete."""
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -26,7 +34,7 @@ def download(url: str, dest: Path, *, timeout: float = 60, max_bytes: int = 200_
                 out.write(chunk)
         os.replace(partial, dest)
     except OSError as exc:  # URLError, timeouts and HTTP errors are all OSErrors
-        raise DatasetError(f"could not download {url}: {getattr(exc, 'reason', exc)}") from None
+        raise DownloadFailed(url, str(getattr(exc, "reason", exc))) from None
     finally:
         if os.path.exists(partial):
             os.remove(partial)

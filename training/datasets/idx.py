@@ -17,10 +17,12 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
+from urllib.parse import urlsplit
 
 import numpy as np
 
 from .base import Dataset, DatasetError, UploadLimits
+from .download import DownloadFailed
 from .download import download as fetch
 from .store import Arrays
 
@@ -29,6 +31,7 @@ TYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"), 0x0C
          0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 GZIP_MAGIC = b"\x1f\x8b"
 PARTS = ("train", "t10k")
+SCALING = "grayscale pixel values 0..255 divided by 255, to [0, 1]; white digits or clothes on black"
 IMAGE_BLOCK_PIXELS = 1_000_000  # pixels decoded at a time: memory stays flat whatever the image count
 
 
@@ -38,6 +41,13 @@ class IdxSet:
     description: str
     classes: tuple[str, ...]
     mirror: str  # base URL of the four .gz files
+
+    def info(self, name: str) -> dict:
+        """What Dataset.info() says of it, known without its files: 28×28 grayscale images in ten classes."""
+        return {"name": name, "title": self.title, "description": self.description, "task": "classification",
+                "kind": "image", "classes": list(self.classes), "num_classes": len(self.classes),
+                "input_shape": [1, 28, 28], "input_dtype": "float32", "output_shape": [len(self.classes)],
+                "scaling": SCALING}
 
 
 IDX_DATASETS = {
@@ -188,7 +198,7 @@ def idx_dataset(name: str, sources: dict[str, tuple[str, BinaryIO]], limits: Upl
             values /= np.float32(255)
             X.put(values)
     return Dataset(name=name, title=spec.title, description=spec.description, X=X.done(), y=out.whole("y", y),
-                   task="classification", classes=list(spec.classes), kind="image")
+                   task="classification", classes=list(spec.classes), kind="image", scaling=SCALING)
 
 
 def _check_part(images: IdxArray, labels: IdxArray) -> None:
@@ -216,7 +226,15 @@ def _size(dims: tuple[int, ...]) -> str:
     return "×".join(map(str, dims[1:]))
 
 
-def load_idx_dataset(name: str, cache_dir: Path | str, download: bool = False) -> Dataset:
+def idx_cached(name: str, cache_dir: Path | str) -> bool:
+    """Whether all four files of an IDX dataset are in the cache folder (plain or .gz)."""
+    folder = Path(cache_dir) / name
+    return folder.is_dir() and len(find_idx_files(os.listdir(folder))) == len(FILES)
+
+
+def load_idx_dataset(name: str, cache_dir: Path | str, download: bool = False, mirror: str | None = None) -> Dataset:
+    """From the four files in `cache_dir`/`name`, downloaded first when missing and `download` is on, from
+    `mirror` (a base URL) or the dataset's usual host."""
     spec = IDX_DATASETS.get(name)
     if spec is None:
         raise DatasetError(f"unknown IDX dataset '{name}'; known: {', '.join(IDX_DATASETS)}")
@@ -226,10 +244,17 @@ def load_idx_dataset(name: str, cache_dir: Path | str, download: bool = False) -
     if missing and not download:
         raise DatasetError(f"{spec.title} is not available: {', '.join(missing)} (plain or .gz) not found in "
                            f"{folder}, and downloading is off. Upload a ZIP holding the four IDX files instead.")
+    base = mirror or spec.mirror
     try:
         for file in missing:
-            fetch(spec.mirror + file + ".gz", folder / (file + ".gz"))
+            fetch(base + file + ".gz", folder / (file + ".gz"))
             found[file] = file + ".gz"
+    except DownloadFailed as exc:
+        # Said plainly: the usual cause is a server without internet access, and the way out is an upload.
+        raise DownloadFailed(exc.url, exc.reason, (
+            f"The server could not download {spec.title} from {urlsplit(base).netloc or base} ({exc.reason}): it "
+            f"may have no internet access. Upload the same data instead: under \"Upload your own data\", a ZIP "
+            f"holding the four IDX files ({', '.join(FILES)}, plain or .gz), as {base} serves them.")) from None
     except DatasetError as exc:
         raise DatasetError(f"{exc}. Put the four IDX files in {folder}, or upload a ZIP holding them "
                            "instead.") from None

@@ -47,7 +47,9 @@ def _load(archive: SafeZip, options: dict, limits: UploadLimits, name: str, titl
     description = (f"{count:,} images in {len(classes)} classes, {'grayscale' if gray else 'RGB'} "
                    f"{size[0]}×{size[1]}")
     return Dataset(name=name, title=title, description=description, X=X.done(), y=out.whole("y", y),
-                   task="classification", classes=classes, kind="image")
+                   task="classification", classes=classes, kind="image",
+                   scaling=f"each image converted to {'grayscale' if gray else 'RGB'}, resized to {size[0]}×{size[1]} "
+                           "(bilinear), pixel values 0..255 divided by 255, to [0, 1]")
 
 
 def _class_files(archive: SafeZip) -> tuple[list[tuple[str, zipfile.ZipInfo]], list[str]]:

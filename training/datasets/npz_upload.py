@@ -66,7 +66,7 @@ def load_npz(archive: SafeZip, options: dict, limits: UploadLimits, name: str, t
     kind = "tokens" if tokens else KIND_BY_RANK[len(X.shape)]
     description = f"{count:,} samples of shape {X.shape[1:]}, {task}"
     return Dataset(name=name, title=title, description=description, X=rows.done(), y=out.whole("y", targets),
-                   task=task, classes=classes, kind=kind)
+                   task=task, classes=classes, kind=kind, scaling="none: X as uploaded")
 
 
 class _Npy:

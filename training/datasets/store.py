@@ -75,4 +75,4 @@ def open_array(path: Path | str) -> np.ndarray:
 def stored_dataset(X: np.ndarray, y: np.ndarray, info: dict, name: str, title: str) -> Dataset:
     """A dataset from its stored arrays and the info recorded when it was parsed (Dataset.info())."""
     return Dataset(name=name, title=title, description=info.get("description", ""), X=X, y=y, task=info["task"],
-                   classes=list(info["classes"]), kind=info["kind"])
+                   classes=list(info["classes"]), kind=info["kind"], scaling=info.get("scaling", ""))

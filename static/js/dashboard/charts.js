@@ -65,14 +65,17 @@ export class LiveChart {
     new ResizeObserver(() => this.request()).observe(element);
   }
 
-  /** Replace every trace, and the title, y-axis title or y tick format when given. A zoom the user made is
-   * reset with them. */
-  setTraces(traces, { title, yTitle, yFormat } = {}) {
+  /** Replace every trace, and the title, y-axis title, y tick format or y range ([min, max], or null to
+   * autoscale) when given. A zoom the user made is reset with them. */
+  setTraces(traces, { title, yTitle, yFormat, yRange } = {}) {
     this.traces = traces.map((trace) => ({ type: "scatter", mode: "lines", x: [], y: [], ...trace }));
     this.pending = this.traces.map(() => ({ x: [], y: [] }));
     if (title !== undefined) this.layout.title = { ...this.layout.title, text: title };
     if (yTitle !== undefined) this.layout.yaxis = { ...this.layout.yaxis, title: { ...AXIS.title, text: yTitle } };
     if (yFormat !== undefined) this.layout.yaxis = { ...this.layout.yaxis, tickformat: yFormat };
+    if (yRange !== undefined) {
+      this.layout.yaxis = { ...this.layout.yaxis, range: yRange ?? undefined, autorange: yRange === null };
+    }
     this.layout.uirevision = (this.layout.uirevision || 0) + 1;
     this.request();
   }
@@ -103,6 +106,12 @@ export class LiveChart {
       trace.y = trace.y.concat(news.y).slice(-this.maxPoints);
       this.pending[i] = { x: [], y: [] };
     });
-    Plotly.react(this.element, this.traces, { ...this.layout, width, height, datarevision: ++this.revision }, CONFIG);
+    // Plotly writes the ranges it computes into the axis objects it is given: fresh copies each time, so the
+    // axes of a previous run (or of its first point) are never kept. A line needs two points: one alone is
+    // drawn as a marker.
+    const traces = this.traces.map((trace) => (trace.x.length === 1 && trace.mode === "lines"
+      ? { ...trace, mode: "lines+markers" } : trace));
+    Plotly.react(this.element, traces, { ...this.layout, xaxis: { ...this.layout.xaxis },
+      yaxis: { ...this.layout.yaxis }, width, height, datarevision: ++this.revision }, CONFIG);
   }
 }

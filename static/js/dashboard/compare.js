@@ -1,10 +1,13 @@
 // Comparing runs: their epoch curves overlaid (validation loss, and accuracy or MAE) and a table of what
-// differs between them: the dataset, every hyper-parameter whose value is not the same in all of them, and
-// their results. Epoch events are fetched from the API once per run and then only what came after.
+// differs between them: the dataset and the network version where they are not the same, the architecture
+// diff of each run's version against the first run's, every hyper-parameter whose value is not the same in
+// all of them, and their results. Epoch events are fetched from the API once per run and then only what came
+// after; a diff, once per pair of versions.
 
 import { api } from "../common/api.js";
 import { byTestId, h, showError } from "../common/dom.js";
 import { duration, headline, number } from "../common/format.js";
+import { diffLines, fetchDiff } from "../common/graph-diff.js";
 import { LiveChart, COLORS } from "./charts.js";
 
 const PAGE = 5000; // the most events GET /api/runs/{id}/events returns at once
@@ -17,7 +20,30 @@ export function createComparison(root) {
     xTitle: "epoch", yTitle: "accuracy" });
   const error = byTestId(root, "compare-error");
   const fetched = new Map(); // run id -> {seq, epochs}
+  const diffs = new Map(); // "network:a:b" -> the diff's promise
   let shown = [];
+
+  function diffOf(networkId, a, b) {
+    const key = `${networkId}:${a}:${b}`;
+    if (!diffs.has(key)) diffs.set(key, fetchDiff(networkId, a, b));
+    return diffs.get(key);
+  }
+
+  // Each run's architecture against the first run's: the differences listed, filled in once fetched.
+  function architecture(runs) {
+    const [first] = runs;
+    return runs.map((run, i) => {
+      if (i === 0) return h("span", { class: "muted" }, `version ${run.network_version}, compared with`);
+      if (run.network_version === first.network_version) return h("span", { class: "muted" }, "the same");
+      const cell = h("ul", { class: "diff-list" }, h("li", { class: "muted" }, "…"));
+      diffOf(run.network_id, first.network_version, run.network_version).then((diff) => {
+        const lines = diffLines(diff);
+        cell.replaceChildren(...(lines.length ? lines.map(([kind, text]) => h("li", { class: `diff-${kind}` }, text))
+          : [h("li", { class: "muted" }, "the same architecture")]));
+      }, (problem) => cell.replaceChildren(h("li", { class: "error" }, problem.message)));
+      return cell;
+    });
+  }
 
   async function epochsOf(run) {
     const known = fetched.get(run.id) || { seq: 0, epochs: [] };
@@ -45,6 +71,7 @@ export function createComparison(root) {
   function differences(runs) {
     const keys = [...new Set(runs.flatMap((run) => Object.keys(run.config)))];
     const differ = keys.filter((key) => new Set(runs.map((run) => JSON.stringify(run.config[key]))).size > 1);
+    const varies = (field) => new Set(runs.map((run) => run[field])).size > 1;
     const section = (title) => h("tr", { class: "section" }, h("th", { colspan: runs.length + 1 }, title));
     const line = (key, cells) => h("tr", { "data-testid": `compare-row-${key.replaceAll(" ", "-")}` }, h("th", {}, key),
       ...cells.map((cell) => h("td", {}, cell)));
@@ -53,7 +80,9 @@ export function createComparison(root) {
         h("span", { class: "swatch", style: `background: ${COLORS[i % COLORS.length]}` }), `Run #${run.id}`)))),
       h("tbody", {},
         section("Settings that differ"),
-        line("dataset", runs.map((run) => run.dataset_info.title || run.dataset)),
+        varies("dataset") ? line("dataset", runs.map((run) => run.dataset_info.title || run.dataset)) : null,
+        varies("network_version") ? line("version", runs.map((run) => `version ${run.network_version}`)) : null,
+        varies("network_version") ? line("architecture", architecture(runs)) : null,
         ...differ.map((key) => line(key, runs.map((run) => String(run.config[key] ?? "—")))),
         section("Results"),
         line("status", runs.map((run) => run.status)),

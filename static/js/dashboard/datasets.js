@@ -41,6 +41,9 @@ export function createDatasetPanel(root, { onSelect }) {
       + `${data.input_dtype === "int64" ? " token ids" : ""} · ${task}`;
     info.title = detail.description || "";
     if (data.kind === "points") {
+      // Not laid out as tiles (digits leave that class): in a flex row the empty chart had no width, so Plotly
+      // never drew it and the preview stayed blank.
+      preview.classList.remove("tiles");
       preview.replaceChildren(h("div", { class: "chart scatter" }));
       const scatter = new LiveChart(preview.firstChild, { title: "", xTitle: "x₀", yTitle: "x₁",
         layout: { margin: { l: 30, r: 8, t: 8, b: 28 }, hovermode: "closest", showlegend: false } });
@@ -112,9 +115,11 @@ export function createDatasetPanel(root, { onSelect }) {
   });
 
   return {
-    /** Load the list and select `key`, or the first dataset listed when `key` is not offered. */
-    async load(key) {
+    /** Load the list and select `pick` (a key, or a function choosing one from the list), or the first dataset
+     * listed when that is not offered. */
+    async load(pick) {
       listing = await api.get("/datasets");
+      const key = typeof pick === "function" ? pick(listing) : pick;
       fillSelect(listing.some((d) => d.key === key) ? key : listing[0].key);
       await choose(select.value);
     },

@@ -6,16 +6,14 @@
 import { api } from "../common/api.js";
 import { byTestId, h, showError } from "../common/dom.js";
 import { duration, headline, number } from "../common/format.js";
-import { LiveChart, COLORS } from "./charts.js";
+import { createRunCharts } from "./run-charts.js";
 import { openRunStream } from "./socket.js";
 
-const SMOOTHING = 0.9; // of the step-loss trend line: an exponential moving average, debiased at the start
-const MAX_STEP_POINTS = 20_000; // the latest ones; an epoch chart keeps every epoch (a run has at most 1000)
-const [TRAIN, VAL] = COLORS;
-
 /** `protocol`: GET /api/protocol. `onChange(run)` is called when the run's record changes (its status, or
- * Resume); `onCopySettings(config)`. */
-export function createRunView(root, protocol, { onChange, onCopySettings }) {
+ * Resume); `onProgress(id, fields)` with what each status or epoch event changes of the run's record
+ * ({status} or {epochs_done}); `onCopySettings(config)`; `onEvent(event)`: every event of the stream, after the
+ * run view's own. */
+export function createRunView(root, protocol, { onChange, onProgress, onCopySettings, onEvent = () => {} }) {
   const active = (status) => protocol.active.includes(status);
   const resumable = (status) => protocol.resumable.includes(status);
   const labels = new Map(protocol.downloads.map((file) => [file.name, file.label]));
@@ -28,31 +26,11 @@ export function createRunView(root, protocol, { onChange, onCopySettings }) {
   const resume = $("resume-button");
   const errorLine = $("run-error");
   const downloads = $("downloads");
-  const charts = {
-    steps: new LiveChart($("chart-step-loss"), { title: "Training loss per step", xTitle: "step", yTitle: "loss",
-      maxPoints: MAX_STEP_POINTS }),
-    loss: new LiveChart($("chart-epoch-loss"), { title: "Loss per epoch", xTitle: "epoch", yTitle: "loss" }),
-    accuracy: new LiveChart($("chart-accuracy"), { title: "Accuracy", xTitle: "epoch", yTitle: "accuracy" }),
-  };
+  const charts = createRunCharts({ steps: $("chart-step-loss"), loss: $("chart-epoch-loss"),
+    accuracy: $("chart-accuracy") });
   let run = null;
   let stream = null;
   let live = null; // what the events have said so far about the selected run
-
-  function resetCharts() {
-    const line = (name, color, extra = {}) => ({ name, line: { color, width: 2 }, ...extra });
-    charts.steps.setTraces([
-      line("loss", TRAIN, { line: { color: TRAIN, width: 1 }, opacity: 0.3, showlegend: false, hoverinfo: "skip" }),
-      line("smoothed", TRAIN)]);
-    const markers = { mode: "lines+markers", marker: { size: 4 } };
-    charts.loss.setTraces([line("train", TRAIN, markers), line("validation", VAL, markers)]);
-    if (run.dataset_info.task === "regression") {
-      charts.accuracy.setTraces([line("validation", VAL, markers)],
-        { title: "Validation mean absolute error", yTitle: "MAE", yFormat: "" });
-    } else {
-      charts.accuracy.setTraces([line("train", TRAIN, markers), line("validation", VAL, markers)],
-        { title: "Accuracy", yTitle: "accuracy", yFormat: ".0%" });
-    }
-  }
 
   function showRecord() {
     root.dataset.runId = run.id;
@@ -78,6 +56,7 @@ export function createRunView(root, protocol, { onChange, onCopySettings }) {
     stop.hidden = !active(value);
     if (stop.hidden) stopReady();
     resume.hidden = !resumable(value);
+    $("share-run").hidden = !protocol.finished.includes(value);
     $("run-queue").textContent = value === "queued" && position ? `#${position} in ${run.queue}` : run.queue;
     if (value === "succeeded") bar.value = 1;
   }
@@ -117,32 +96,19 @@ export function createRunView(root, protocol, { onChange, onCopySettings }) {
     status(event) {
       run.status = event.status;
       showStatus(event.status, event.queue_position);
+      onProgress(run.id, { status: event.status });
       if (event.device) $("run-device").textContent = event.device;
       if (!active(event.status)) refresh();
       showTime();
     },
     step(event) {
-      const xs = event.losses.map(([x]) => x);
-      const ys = event.losses.map(([, y]) => y);
-      const smooth = ys.map((y) => {
-        live.ema = SMOOTHING * live.ema + (1 - SMOOTHING) * y;
-        live.emaWeight = SMOOTHING * live.emaWeight + (1 - SMOOTHING);
-        return live.ema / live.emaWeight;
-      });
-      charts.steps.extend(0, xs, ys);
-      charts.steps.extend(1, xs, smooth);
+      charts.step(event);
       showProgress(event.epoch, event.step, event.steps_per_epoch);
       showSpeed(event.samples_per_s);
     },
     epoch(event) {
-      charts.loss.extend(0, [event.epoch], [event.train_loss]);
-      if (event.val_loss !== undefined) charts.loss.extend(1, [event.epoch], [event.val_loss]);
-      if (run.dataset_info.task === "regression") {
-        if (event.val_mae !== undefined) charts.accuracy.extend(0, [event.epoch], [event.val_mae]);
-      } else {
-        charts.accuracy.extend(0, [event.epoch], [event.train_accuracy]);
-        if (event.val_accuracy !== undefined) charts.accuracy.extend(1, [event.epoch], [event.val_accuracy]);
-      }
+      charts.epoch(event);
+      onProgress(run.id, { epochs_done: event.epoch });
       if (event.best) $("run-best").textContent = headline(event); // the best so far, by the server's rule
       live.eta = event.eta_s;
       showProgress(event.epoch, 0, 0);
@@ -189,17 +155,20 @@ export function createRunView(root, protocol, { onChange, onCopySettings }) {
     select(record) {
       stream?.close();
       run = record;
-      live = { ema: 0, emaWeight: 0, eta: null };
+      live = { eta: null };
       root.hidden = false;
       progress.textContent = "Epoch 0 / " + run.config.epochs;
       bar.value = 0;
       $("run-speed").textContent = "—";
       $("run-best").textContent = "—";
       $("run-log").textContent = "";
-      resetCharts();
+      charts.reset(run.dataset_info.task);
       showRecord();
       stream = openRunStream(run.id, {
-        onEvent: (event) => handlers[event.type]?.(event),
+        onEvent: (event) => {
+          handlers[event.type]?.(event);
+          onEvent(event);
+        },
         onConnection: (state) => { $("run-connection").hidden = state === "open"; },
       });
     },

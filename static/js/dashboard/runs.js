@@ -1,6 +1,6 @@
 // The runs of this network, newest first: status, dataset, epochs, best metric, duration. A click on a row
-// selects the run; the checkboxes choose the runs to compare. While any run is queued or running the list
-// polls, since only the selected run has a live stream.
+// selects the run; the checkboxes choose the runs to compare. The selected run's row follows its live stream
+// (`update`), at once; while any run is queued or running the list also polls, for the runs without a stream.
 
 import { api } from "../common/api.js";
 import { byTestId, h, showError } from "../common/dom.js";
@@ -59,6 +59,13 @@ export function createRunsList(root, protocol, { networkId, onSelect, onCompare 
 
   return {
     refresh,
+    /** Fields of one run as its live events tell them (status, epochs done), shown at once. */
+    update(id, fields) {
+      const at = runs.findIndex((run) => run.id === id);
+      if (at < 0) return;
+      runs[at] = { ...runs[at], ...fields };
+      body.rows[at]?.replaceWith(row(runs[at]));
+    },
     /** Highlight the selected run's row. */
     select(id) {
       selected = id;

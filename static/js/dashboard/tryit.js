@@ -13,7 +13,7 @@ const SAMPLES = 12;
 const SHOWN_CLASSES = 10; // the most probable ones
 
 /** Pixels of the drawing (white on black) as a C×H×W array in 0..1; null for an empty canvas. */
-function drawingToInput(canvas, [channels, height, width]) {
+export function drawingToInput(canvas, [channels, height, width]) {
   const { data } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
   const ink = (x, y) => data[4 * (y * canvas.width + x)] / 255;
   let [x0, y0, x1, y1] = [Infinity, Infinity, -1, -1];
@@ -157,6 +157,10 @@ export function createTryIt(root) {
       root.querySelector('[data-role="draw"]').hidden = kind !== "image";
       features.hidden = !typed;
       predictButton.hidden = clearButton.hidden = !(typed || kind === "image");
+      // Sequences and token ids have no pad or fields to fill in: their samples are the way to try them.
+      result.dataset.placeholder = kind === "image" ? "Draw an input or pick a validation sample to see what the model predicts."
+        : typed ? "Type the features or pick a validation sample to see what the model predicts."
+          : "Pick a validation sample below to see what the model predicts.";
       features.replaceChildren(...(typed ? inputShape : []).flatMap((count) => Array.from({ length: count }, (_, i) =>
         h("label", {}, h("code", {}, `x${i}`), h("input", { type: "number", step: "any", "data-testid": `tryit-feature-${i}` })))));
       clear();
@@ -164,6 +168,7 @@ export function createTryIt(root) {
         const picked = await api.get(`/runs/${run.id}/samples?n=${SAMPLES}`);
         renderSamples($("tryit-samples"), picked, kind, { testid: "tryit-sample", onPick: (sample) => {
           if (typed) fillFeatures(sample.x);
+          else pad.clear(); // the sample is what is predicted: an old drawing beside it would mislead
           predict(sample.x, sample.label);
         } });
         if (typed) fillFeatures(picked[0].x);

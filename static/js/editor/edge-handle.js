@@ -5,7 +5,10 @@
 
 const HIDE_DELAY_MS = 300; // time to move the mouse from a node onto its handle
 
-export function attachEdgeHandles(cy, { canConnect, onConnect }) {
+// onRefused(source, target): the line was let go on a layer that canConnect refused.
+const HANDLE_CLEARANCE = 12; // px from a layer's middle to the handle's, at least (the handle is 18 px wide)
+
+export function attachEdgeHandles(cy, { canConnect, onConnect, onRefused }) {
   const eh = cy.edgehandles({
     canConnect,
     hoverDelay: 0,
@@ -27,6 +30,7 @@ export function attachEdgeHandles(cy, { canConnect, onConnect }) {
   let hovered = null; // the node under the mouse
   let overHandle = false;
   let hideTimer = null;
+  let connected = false; // whether the gesture under way made a connection
 
   const hide = () => {
     clearTimeout(hideTimer);
@@ -41,7 +45,9 @@ export function attachEdgeHandles(cy, { canConnect, onConnect }) {
     }
     const { x, y } = owner.renderedPosition();
     handle.style.left = `${x}px`;
-    handle.style.top = `${y + owner.renderedOuterHeight() / 2}px`;
+    // On the bottom edge; on a layer drawn small (zoomed out), below it, so that it never covers the layer's
+    // middle, where a click selects the layer.
+    handle.style.top = `${y + Math.max(owner.renderedOuterHeight() / 2, HANDLE_CLEARANCE)}px`;
   };
   const show = (node) => {
     clearTimeout(hideTimer);
@@ -55,17 +61,21 @@ export function attachEdgeHandles(cy, { canConnect, onConnect }) {
     hideTimer = setTimeout(() => overHandle || hide(), HIDE_DELAY_MS);
   };
 
-  // (Edgehandles' ghost node takes no events, so every node seen here is a layer.)
-  cy.on("mouseover", "node", (event) => {
+  // Layers only: not the boxes and cards of groups (edgehandles' ghost node takes no events).
+  cy.on("mouseover", "node[type]", (event) => {
     hovered = event.target;
     if (!eh.active) show(hovered);
   });
-  cy.on("mouseout", "node", () => {
+  cy.on("mouseout", "node[type]", () => {
     hovered = null;
     hideSoon();
   });
   // A connection just made ends on a node: offer its handle at once, to carry on wiring from there.
-  cy.on("ehstop", () => hovered && !hovered.removed() && show(hovered));
+  cy.on("ehstop", (event, source) => {
+    // Let go on a layer without connecting to it: the connection was refused, and the user is told why.
+    if (!connected && hovered && !hovered.removed() && !hovered.same(source)) onRefused(source, hovered);
+    if (hovered && !hovered.removed()) show(hovered);
+  });
   cy.on("viewport", place);
   cy.on("position", "node", place);
   cy.on("grab remove", "node", hide);
@@ -89,6 +99,12 @@ export function attachEdgeHandles(cy, { canConnect, onConnect }) {
     window.addEventListener("mouseup", () => eh.stop(), { once: true });
   });
 
-  cy.on("ehcomplete", (event, source, target, edge) => onConnect(edge));
+  cy.on("ehstart", () => {
+    connected = false;
+  });
+  cy.on("ehcomplete", (event, source, target, edge) => {
+    connected = true;
+    onConnect(edge);
+  });
   return eh;
 }

@@ -3,12 +3,15 @@
 // imported or restored document becomes elements again. Edge order survives both ways, because a
 // multi-input node (Add, Concat) takes its inputs in edge order.
 
+import { GROUP_ELEMENTS, groupElements } from "./groups.js";
+
 export const FORMAT = "netgraph";
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 
 // Edgehandles' temporary elements (the line that follows the mouse, the preview edge) are not the graph.
-// (Edgehandles also marks the previewed target node eh-preview; that node is real.)
-export const TEMPORARY = ".eh-ghost, edge.eh-preview";
+// (Edgehandles also marks the previewed target node eh-preview; that node is real.) Nor are the ghosts of
+// removed layers and connections that a version diff draws, nor the boxes drawn for imported layers' groups.
+export const TEMPORARY = `.eh-ghost, edge.eh-preview, .diff-removed, ${GROUP_ELEMENTS}`;
 
 // Top-level fields the editor keeps as they came without editing them.
 const UNEDITED_FIELDS = ["description", "meta"];
@@ -23,6 +26,7 @@ export function emptyDocument(name) {
 
 // The elements of a document's nodes and edges, and what could not be drawn: a second node with an id
 // already used, or an edge to a node that does not exist (the API stores such graphs; the canvas cannot).
+// The boxes of the nodes' groups come first, as a node's box must exist when the node is added.
 export function toElements(doc) {
   const elements = [];
   const dropped = [];
@@ -35,6 +39,8 @@ export function toElements(doc) {
     ids.add(node.id);
     const data = { id: node.id, type: node.type, params: structuredClone(node.params ?? {}) };
     if (node.label !== undefined) data.label = node.label;
+    if (node.group !== undefined) data.group = node.group; // an imported node's module path (layer1.0)
+    if (node.trainable === false) data.trainable = false; // frozen while the rest trains (fine-tuning)
     elements.push({ group: "nodes", data, position: node.position ? { ...node.position } : undefined });
   }
   for (const edge of doc.edges) {
@@ -44,15 +50,18 @@ export function toElements(doc) {
     }
     const data = { source: edge.source, target: edge.target };
     if (edge.port !== undefined) data.port = edge.port;
+    if (edge.output) data.output = edge.output; // which output of a multi-output source (LSTM: 1 is its state)
     elements.push({ group: "edges", data });
   }
-  return { elements, dropped };
+  return { elements: [...groupElements(elements.filter((element) => element.group === "nodes")), ...elements], dropped };
 }
 
 function nodeJson(node) {
   const json = { id: node.id(), type: node.data("type") };
   if (Object.keys(node.data("params")).length) json.params = structuredClone(node.data("params"));
   if (node.data("label") !== undefined) json.label = node.data("label");
+  if (node.data("group") !== undefined) json.group = node.data("group");
+  if (node.data("trainable") === false) json.trainable = false;
   const { x, y } = node.position();
   json.position = { x: Math.round(x), y: Math.round(y) };
   return json;
@@ -61,6 +70,7 @@ function nodeJson(node) {
 function edgeJson(edge) {
   const json = { source: edge.source().id(), target: edge.target().id() };
   if (edge.data("port") !== undefined) json.port = edge.data("port");
+  if (edge.data("output")) json.output = edge.data("output");
   return json;
 }
 

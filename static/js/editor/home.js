@@ -48,6 +48,15 @@ importFile.addEventListener("change", async () => {
   if (!file) return;
   tell("");
   try {
+    if (/\.onnx$/i.test(file.name)) {
+      // A model from another framework: the server parses it (never runs it) and keeps its weights.
+      tell(`Importing ${file.name}…`);
+      const form = new FormData();
+      form.append("file", file);
+      const network = await api.post("/networks/import", form);
+      window.location.assign(`/networks/${network.id}/`);
+      return;
+    }
     const graph = await readGraphFile(file);
     create(graph.name || file.name.replace(/\.json$/i, ""), graph);
   } catch (error) {

@@ -24,5 +24,5 @@ export async function readGraphFile(file) {
     throw new Error(`${file.name} is not a graph the editor can open: `
       + `${fatal.slice(0, SHOWN).map((error) => error.message).join("; ")}${more}`);
   }
-  return doc;
+  return analysis.upgraded ?? doc; // a file of an older format version opens upgraded
 }

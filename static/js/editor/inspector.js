@@ -4,7 +4,7 @@
 
 import { h } from "../common/dom.js";
 import { bytes, number, plural, shape } from "../common/format.js";
-import { showLayout } from "./canvas.js";
+import { outputOf, showLayout } from "./canvas.js";
 import { paramField, showFieldErrors } from "../common/forms.js";
 import { categoryColor } from "./colors.js";
 
@@ -21,22 +21,29 @@ function facts(rows) {
 const MEMORY_ROWS = [["parameters", "Weights"], ["gradients", "Gradients"], ["optimizer", "Adam state"],
   ["activations", "Activations"], ["total", "Total"]];
 const MAX_BATCH_SIZE = 65536; // the validation endpoint's limit
+// The layers almost always followed by an activation, which their form offers to add in one click.
+const ACTIVATED = new Set(["Conv1d", "Conv2d", "Linear"]);
+const ACTIVATIONS = ["ReLU", "LeakyReLU", "GELU", "SiLU", "Tanh", "Sigmoid"];
 
 export class Inspector {
   constructor(root, registry, actions) {
     this.root = root;
     this.registry = registry;
-    this.actions = actions; // {setParam, rename, remove, duplicate, setBatchSize, batchSize}
+    // {setParam, setEdgeOutput, setTrainable, rename, setLabel, setActivation, collapseGroup, remove, duplicate,
+    // setBatchSize, batchSize}
+    this.actions = actions;
     this.view = null;
+    this.readOnly = false; // a saved version on view: everything shown, nothing editable
   }
 
   show(selection, canvas, analysis) {
     const nodes = selection.nodes();
-    if (selection.length === 1 && nodes.length === 1) this.view = this.nodeView(nodes[0]);
+    if (selection.length === 1 && nodes.length === 1) this.view = this.nodeView(nodes[0], canvas);
     else if (selection.length === 1) this.view = this.edgeView(selection[0]);
     else if (selection.length > 1) this.view = this.manyView(selection);
     else this.view = this.summaryView(canvas);
-    this.root.replaceChildren(this.view.element);
+    this.root.replaceChildren(this.readOnly
+      ? h("fieldset", { class: "read-only", disabled: true }, this.view.element) : this.view.element);
     if (analysis) this.view.update(analysis);
   }
 
@@ -70,13 +77,15 @@ export class Inspector {
         counts.textContent = `${plural(canvas.nodes().length, "layer")}, ${plural(canvas.edges().length, "connection")}`;
         shapes.set("input", shape(analysis.input_shape));
         shapes.set("output", shape(analysis.output_shape));
-        shapes.set("params", number(analysis.total_params));
-        for (const [key] of MEMORY_ROWS) memory.set(key, bytes(analysis.memory[key]));
+        // An invalid graph's counts leave out what could not be inferred: no partial figures.
+        const frozen = analysis.frozen_params ? ` (${number(analysis.frozen_params)} frozen)` : "";
+        shapes.set("params", analysis.valid ? number(analysis.total_params) + frozen : "—");
+        for (const [key] of MEMORY_ROWS) memory.set(key, analysis.valid ? bytes(analysis.memory[key]) : "—");
       },
     };
   }
 
-  nodeView(node) {
+  nodeView(node, canvas) {
     const id = node.id();
     const layer = this.registry.layer(node.data("type"));
     const title = h("div", { class: "layer-title" },
@@ -94,6 +103,18 @@ export class Inspector {
       idError.hidden = !problem;
     });
 
+    const labelInput = h("input", { type: "text", id: "node-label", autocomplete: "off", maxlength: 200,
+      placeholder: "shown instead of the id", "data-testid": "node-label" });
+    labelInput.value = node.data("label") ?? "";
+    labelInput.addEventListener("input", () => this.actions.setLabel(id, labelInput.value.trim()));
+
+    // Fine-tuning: a frozen node's weights stay as they are while the rest trains.
+    const trainable = h("input", { type: "checkbox", id: "node-trainable", "data-testid": "node-trainable" });
+    trainable.checked = node.data("trainable") !== false;
+    trainable.addEventListener("change", () => this.actions.setTrainable(id, trainable.checked));
+    const trainableField = h("div", { class: "field inline-field", hidden: true },
+      h("label", { for: "node-trainable" }, trainable, " Trainable (unchecked: its weights are frozen)"));
+
     const problems = h("ul", { class: "node-problems" });
     const result = facts([["shape", "Output shape"], ["layout", "Layout"], ["params", "Parameters"]]);
     const fieldNames = new Set(layer?.params.map((param) => param.name));
@@ -105,6 +126,10 @@ export class Inspector {
       layer && h("p", { class: "muted" }, layer.description),
       problems, result.list,
       h("div", { class: "field" }, h("label", { for: "node-id" }, "id"), idInput, idError),
+      h("div", { class: "field" }, h("label", { for: "node-label" }, "label"), labelInput),
+      node.data("group") ? this.groupField(node.data("group")) : null,
+      trainableField,
+      ACTIVATED.has(node.data("type")) ? this.activationChoice(id, canvas.activationAfter(id)?.data("type")) : null,
       layer?.params.length ? h("h3", {}, "Parameters") : null,
       form,
       h("div", { class: "button-row" }, button("Duplicate", "duplicate", this.actions.duplicate),
@@ -113,6 +138,7 @@ export class Inspector {
       element: root,
       update: (analysis) => {
         const info = analysis.nodes[id];
+        trainableField.hidden = !info?.params;
         result.set("shape", shape(info?.output_shape));
         result.set("layout", showLayout(info?.layout) || "—");
         result.set("params", number(info?.params));
@@ -127,12 +153,49 @@ export class Inspector {
     };
   }
 
+  // An imported layer's group (its module path), which collapses to one card on the canvas.
+  groupField(path) {
+    return h("div", { class: "field group-field" }, h("span", { class: "field-label" }, "Group"),
+      h("code", { "data-testid": "node-group" }, path),
+      button("Collapse", "collapse-group", () => this.actions.collapseGroup(path)));
+  }
+
+  // The activation after a layer, chosen with one click: a button per common activation, and none.
+  activationChoice(id, current) {
+    const choice = (type, text) => h("button", { type: "button", class: "chip-button", "data-testid": `activation-${type ?? "none"}`,
+      "aria-pressed": String((current ?? null) === type), onclick: () => this.actions.setActivation(id, type) }, text);
+    return h("div", { class: "field activation-choice", role: "group", "aria-labelledby": "activation-title" },
+      h("span", { class: "field-label", id: "activation-title" }, "Activation after it"),
+      h("div", { class: "chip-row" }, choice(null, "none"), ...ACTIVATIONS.map((type) => choice(type, type))));
+  }
+
+  // A connection: its ends, and, where its source has several outputs (LSTM, Split), which one it carries.
   edgeView(edge) {
+    const choice = h("select", { id: "edge-output", "data-testid": "edge-output" });
+    choice.addEventListener("change", () => this.actions.setEdgeOutput(edge, Number(choice.value)));
+    const field = h("div", { class: "field", hidden: true }, h("label", { for: "edge-output" }, "From output"), choice);
+    const carried = facts([["shape", "Shape"], ["layout", "Layout"]]);
     const root = h("div", { class: "inspector-view" },
       h("h2", {}, "Connection"),
       h("p", {}, `${edge.source().id()} → ${edge.target().id()}`),
+      field, carried.list,
       h("div", { class: "button-row" }, button("Delete", "delete", this.actions.remove)));
-    return { element: root, update: () => {} };
+    return {
+      element: root,
+      update: (analysis) => {
+        const info = analysis.nodes[edge.source().id()];
+        const index = edge.data("output") ?? 0;
+        field.hidden = !info?.outputs;
+        if (info?.outputs && document.activeElement !== choice) {
+          choice.replaceChildren(...info.outputs.map((out, i) => h("option", { value: String(i) },
+            `${i} ${out.name} ${shape(out.shape)}`)));
+          choice.value = String(index);
+        }
+        const output = outputOf(info, index);
+        carried.set("shape", shape(output.shape));
+        carried.set("layout", showLayout(output.layout) || "—");
+      },
+    };
   }
 
   manyView(selection) {

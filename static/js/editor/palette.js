@@ -1,17 +1,22 @@
 // The layer palette, made from the registry: one group per category, a search box, and items that are
-// dragged onto the canvas (HTML5 drag and drop) or double-clicked to add at the canvas's centre.
+// dragged onto the canvas (HTML5 drag and drop) or clicked to add. It works from the keyboard alone: the
+// items are one Tab stop (the arrow keys move between them), Enter or Space adds the focused one, and Enter
+// in the search box adds the first match.
 
 import { categoryColor } from "./colors.js";
 
 const LAYER_TYPE = "application/x-netbuilder-layer";
 
 function item(layer, onAdd) {
-  const element = document.createElement("li");
+  const element = document.createElement("div");
   element.className = "palette-item";
   element.draggable = true;
+  element.tabIndex = -1;
+  element.setAttribute("role", "button");
   element.dataset.testid = `palette-${layer.type}`;
+  element.dataset.type = layer.type;
   element.dataset.search = [layer.type, layer.label, layer.category, layer.description].join(" ").toLowerCase();
-  element.title = `${layer.description}\nInput: ${layer.input_shape}. Drag onto the canvas, or double-click.`;
+  element.title = `${layer.description}\nInput: ${layer.input_shape}. Drag onto the canvas, or click.`;
   element.style.setProperty("--category", categoryColor(layer.category));
   const name = document.createElement("span");
   name.className = "palette-name";
@@ -27,7 +32,12 @@ function item(layer, onAdd) {
     event.dataTransfer.setData(LAYER_TYPE, layer.type);
     event.dataTransfer.effectAllowed = "copy";
   });
-  element.addEventListener("dblclick", () => onAdd(layer.type));
+  element.addEventListener("click", () => onAdd(layer.type));
+  element.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" && event.key !== " ") return;
+    event.preventDefault();
+    onAdd(layer.type);
+  });
   return element;
 }
 
@@ -40,7 +50,11 @@ export function renderPalette(root, registry, onAdd) {
     group.className = "palette-group";
     const heading = document.createElement("h3");
     heading.textContent = category;
-    const items = document.createElement("ul");
+    // A group of buttons (a list whose items are buttons is no list to a screen reader).
+    const items = document.createElement("div");
+    items.className = "palette-items";
+    items.setAttribute("role", "group");
+    items.setAttribute("aria-label", category);
     for (const layer of registry.layers.values()) {
       if (layer.category === category) items.append(item(layer, onAdd));
     }
@@ -48,6 +62,37 @@ export function renderPalette(root, registry, onAdd) {
     return group;
   });
   list.replaceChildren(...groups);
+  const visible = () => [...list.querySelectorAll(".palette-item")].filter((element) => !element.closest("[hidden]"));
+  // One item at a time takes the Tab stop: the last one focused, or the first shown.
+  const setTabStop = (element) => {
+    for (const other of list.querySelectorAll(".palette-item")) other.tabIndex = -1;
+    if (element) element.tabIndex = 0;
+  };
+  const focusItem = (element) => {
+    setTabStop(element);
+    element.focus();
+  };
+  setTabStop(visible()[0]);
+  list.addEventListener("keydown", (event) => {
+    const step = { ArrowDown: 1, ArrowUp: -1 }[event.key];
+    if (!step) return;
+    event.preventDefault();
+    const items = visible();
+    const next = items[items.indexOf(event.target) + step];
+    if (next) focusItem(next);
+    else if (step < 0) search.focus();
+  });
+  search.addEventListener("keydown", (event) => {
+    const [first] = visible();
+    if (!first) return;
+    if (event.key === "Enter") {
+      event.preventDefault();
+      onAdd(first.dataset.type);
+    } else if (event.key === "ArrowDown") {
+      event.preventDefault();
+      focusItem(first);
+    }
+  });
 
   search.addEventListener("input", () => {
     const words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
@@ -63,6 +108,7 @@ export function renderPalette(root, registry, onAdd) {
       shown += groupShown;
     }
     empty.hidden = shown > 0;
+    if (!visible().some((element) => element.tabIndex === 0)) setTabStop(visible()[0]);
   });
 }
 

@@ -16,8 +16,9 @@ export class ProblemsPanel {
   }
 
   show(analysis) {
-    this.totalParams.textContent = number(analysis.total_params);
-    this.memory.textContent = bytes(analysis.memory.total);
+    // An invalid graph's totals leave out what could not be inferred: show none rather than a part.
+    this.totalParams.textContent = analysis.valid ? number(analysis.total_params) : "—";
+    this.memory.textContent = analysis.valid ? bytes(analysis.memory.total) : "—";
     this.memory.title = `Estimated training memory at batch size ${analysis.memory.batch_size}`;
     const errors = analysis.errors;
     const warnings = analysis.warnings ?? [];

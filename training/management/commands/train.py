@@ -1,7 +1,8 @@
-"""python manage.py train GRAPH.json --dataset NAME [--epochs N --batch-size B --lr X --device D --out DIR]
+"""python manage.py train GRAPH.json --dataset NAME [--epochs N --batch-size B --lr X --device D --out DIR] [--stats]
 
-Trains in this process with the same engine as the workers, prints one JSON line per epoch, and writes the
-download bundle to DIR. Nothing is stored in the database.
+Trains in this process with the same engine as the workers, prints one JSON line per epoch (with --stats, also
+a {"event": "layer_stats", ...} line each time the layer statistics are recorded), and writes the download
+bundle to DIR. Nothing is stored in the database.
 """
 
 import json
@@ -15,7 +16,8 @@ from builder.graph import analyze, parse_json
 from training.bundle import write_bundle
 from training.data import NoSuchDataset, load_run_dataset
 from training.datasets import DatasetError
-from training.engine import Hooks, Trainer, build_model
+from training.engine import Hooks, NonFiniteLoss, Trainer, build_model
+from training.insight import LayerStats
 from training.lifecycle import Refused, checked_config, trainable
 from training.protocol import EventKind
 
@@ -25,8 +27,11 @@ class PrintEpochs(Hooks):
         self.write = write
 
     def emit(self, kind: str, data: dict) -> None:
-        if kind == EventKind.EPOCH:
-            self.write(json.dumps(data))
+        if kind == EventKind.EPOCH:  # the metrics; not a point classifier's decision boundary (1,600 cells)
+            self.write(json.dumps({k: v for k, v in data.items() if k != "boundary"}))
+        elif kind == EventKind.LAYER_STATS:
+            self.write(json.dumps({"event": "layer_stats", "epoch": data["epoch"], "step": data["step"],
+                                   "nodes": data["nodes"]}))
 
 
 class Command(BaseCommand):
@@ -41,6 +46,7 @@ class Command(BaseCommand):
         parser.add_argument("--device", choices=["auto", "cuda", "mps", "cpu"])
         parser.add_argument("--seed", type=int)
         parser.add_argument("--out", type=Path, default=Path("bundle"), help="folder for the bundle (./bundle)")
+        parser.add_argument("--stats", action="store_true", help="also print each layer's statistics as JSON lines")
 
     def handle(self, *args, **options):
         try:
@@ -52,17 +58,21 @@ class Command(BaseCommand):
         overrides = {k: options[k] for k in ("epochs", "batch_size", "lr", "device", "seed") if options[k] is not None}
         try:
             # The same checks, limits and messages as a run created through the API.
-            config = checked_config(overrides)
+            config = checked_config({**overrides, "layer_stats": options["stats"]})
             if options["dataset"].startswith("upload-"):
                 raise NoSuchDataset(options["dataset"])  # uploads belong to a user: train them in the app
             data = load_run_dataset(options["dataset"], owner_id=0, seed=config["seed"])
             analysis = analyze(doc, settings.GRAPH_LIMITS)
             trainable(analysis, data.info(), config)
-            trainer = Trainer(build_model(analysis, config["seed"]), data, config, PrintEpochs(self.stdout.write))
+            model = build_model(analysis, config["seed"])
+            trainer = Trainer(model, data, config, PrintEpochs(self.stdout.write), LayerStats(model, analysis))
         except (Refused, NoSuchDataset, DatasetError, ValueError) as exc:
             raise CommandError(str(exc)) from None
-        result = trainer.run()
+        try:
+            result = trainer.run()
+        except NonFiniteLoss as exc:
+            raise CommandError(str(exc)) from None
         metrics = {"final": result.final, "best": result.best, "stopped_early": result.stopped_early}
-        report = write_bundle(options["out"], trainer.model.cpu().float(), analysis, doc, config, metrics,
-                              torch.from_numpy(data.X[:4]))
+        report = write_bundle(options["out"], trainer.model.cpu().float(), analysis, analysis.doc, config, metrics,
+                              torch.from_numpy(data.X[:4]), data.info())
         self.stderr.write(f"bundle written to {options['out']}/ ({', '.join(sorted(report['files']))})")
