@@ -345,7 +345,9 @@ def update_network(request: HttpRequest, network_id: int, payload: NetworkPatch)
                summary="Delete a network and its runs (not while one of them is queued or running)")
 def delete_network(request: HttpRequest, network_id: int):
     with transaction.atomic():  # a refusal (InUse, from training's pre_delete receiver) undoes only this
-        _own(request, network_id).delete()
+        # Locked before its runs are looked at, as a run being created locks it: a run is either seen here (and
+        # refuses the deletion while in progress) or refused for want of its network.
+        get_object_or_404(Network.objects.select_for_update(), id=network_id, owner=request.user).delete()
     return Status(204, None)
 
 

@@ -241,7 +241,7 @@ def checkpoints(request: HttpRequest, run_id: int):
     return storage.checkpoint_epochs(_own_run(request, run_id))
 
 
-@router.post("/runs/{run_id}/fork", response={201: RunOut, 400: Detail, 429: Detail},
+@router.post("/runs/{run_id}/fork", response={201: RunOut, 400: Detail, 404: Detail, 429: Detail},
              summary="A new run from one of this run's checkpoints, with changed settings")
 def fork_run(request: HttpRequest, run_id: int, payload: ForkIn):
     return Status(201, _run_out(lifecycle.fork(_own_run(request, run_id), payload.epoch, payload.config)))

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from builder.graph import Analysis, analyze
-from builder.models import NetworkVersion
+from builder.models import Network, NetworkVersion
 
 from . import data, scheduler, storage
 from .config import ConfigError, check_config
@@ -134,6 +134,7 @@ def create(owner, version: NetworkVersion, dataset: str, info: dict, raw_config:
     served(queue)
     with transaction.atomic():
         _within_active_cap(owner.pk)
+        _network_still_there(version.network_id)
         run = Run.objects.create(owner=owner, network_id=version.network_id, version=version, dataset=dataset,
                                  dataset_info=info, config=config, queue=queue, parent=parent,
                                  parent_epoch=parent_epoch, init_version=init_version, init_run=init_run)
@@ -142,6 +143,13 @@ def create(owner, version: NetworkVersion, dataset: str, info: dict, raw_config:
         storage.delete_run_files(run)
         _queue(run)
     return run
+
+
+def _network_still_there(network_id: int) -> None:
+    """Called inside a transaction: the network's row is locked, as its deletion locks it, so a network isn't
+    deleted under a run being created, which PostgreSQL would refuse at commit."""
+    if not Network.objects.select_for_update(no_key=True).filter(pk=network_id).exists():
+        raise Refused("the network was deleted meanwhile", status=404)
 
 
 def _dataset_still_there(run: Run) -> None:

@@ -4,6 +4,7 @@ nor forked."""
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
 from django.core.files.base import ContentFile
@@ -87,64 +88,108 @@ def test_a_new_run_finds_no_files_that_were_left_under_its_id(ada, user):
 
 
 
-PAUSE_AFTER_EVENTS_GO = """
-CREATE FUNCTION pause_after_events_go() RETURNS trigger LANGUAGE plpgsql AS
-    $$ BEGIN PERFORM pg_advisory_xact_lock(4242); RETURN NULL; END $$;
-CREATE TRIGGER pause_after_events_go AFTER DELETE ON training_runevent
-    FOR EACH STATEMENT EXECUTE FUNCTION pause_after_events_go();
-"""
+@contextmanager
+def paused_after(operation: str, table: str):
+    """Until `go_on()` is called, a transaction that does `operation` on `table` waits before it commits: its
+    row locks are held, so another request can be run against it."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            CREATE FUNCTION pause() RETURNS trigger LANGUAGE plpgsql AS
+                $$ BEGIN PERFORM pg_advisory_xact_lock(4242); RETURN NULL; END $$;
+            CREATE TRIGGER pause AFTER {operation} ON {table} FOR EACH STATEMENT EXECUTE FUNCTION pause();
+            SELECT pg_advisory_lock(4242)""")
+
+    def go_on():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(4242)")
+    try:
+        yield go_on
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT pg_advisory_unlock_all(); DROP TRIGGER pause ON {table}; DROP FUNCTION pause()")
+
+
+def waiting_on(*events: str) -> bool:
+    """Whether a session of the test database waits on a lock of one of these kinds (pg_stat_activity's)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND wait_event = ANY(%s)", [list(events)])
+        return cursor.fetchone()[0] > 0
+
+
+def in_thread(pool, work):
+    def closing():
+        try:
+            return work()
+        finally:
+            connection.close()
+    return pool.submit(closing)
+
+
+def postgresql_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("only PostgreSQL lets these writes run at once")
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_run_is_deleted_even_when_its_worker_stores_an_event_meanwhile(user):
     """As when an account is deleted under a training run. The worker's event, stored after the deletion of the
     run's events but before the deletion of the run, made PostgreSQL refuse the whole deletion at commit."""
-    if connection.vendor != "postgresql":
-        pytest.skip("only PostgreSQL lets the worker's write and the deletion run at once")
+    postgresql_only()
     run = a_run(user, "running")
-    stored, go_on = threading.Event(), threading.Event()
+    stored, commit = threading.Event(), threading.Event()
 
     def store_an_event():
         try:
             with transaction.atomic():
                 RunEvent.objects.create(run=run, seq=1, kind="epoch", data={"epoch": 1})
                 stored.set()
-                assert go_on.wait(30)
+                assert commit.wait(30)
             return "stored"
         except IntegrityError:
             return "refused"  # the worker takes this as its run being gone
-        finally:
-            connection.close()
 
-    def delete_the_run():
-        try:
-            return Run.objects.filter(pk=run.pk).delete()[0]
-        finally:
-            connection.close()
-
-    def waiting_on(event: str) -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                           "AND wait_event = %s", [event])
-            return cursor.fetchone()[0] > 0
-
-    with connection.cursor() as cursor:
-        cursor.execute(PAUSE_AFTER_EVENTS_GO)  # the deletion pauses between the run's events and the run
-        cursor.execute("SELECT pg_advisory_lock(4242)")
-    try:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            writer = pool.submit(store_an_event)
-            assert stored.wait(30)
-            deletion = pool.submit(delete_the_run)
-            wait_until(lambda: waiting_on("advisory"), 30, "the deletion to pause after the run's events went")
-            go_on.set()  # the worker commits its event now
-            wait_until(lambda: writer.done() or waiting_on("transactionid"), 30, "the worker's commit")
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(4242)")
-            assert deletion.result(timeout=30) >= 1
-            assert writer.result(timeout=30) == "refused"
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock_all(); DROP TRIGGER pause_after_events_go ON training_runevent; "
-                           "DROP FUNCTION pause_after_events_go()")
+    with paused_after("DELETE", "training_runevent") as go_on, ThreadPoolExecutor(max_workers=2) as pool:
+        writer = in_thread(pool, store_an_event)
+        assert stored.wait(30)
+        deletion = in_thread(pool, lambda: Run.objects.filter(pk=run.pk).delete()[0])
+        wait_until(lambda: waiting_on("advisory"), 30, "the deletion to pause after the run's events went")
+        commit.set()
+        wait_until(lambda: writer.done() or waiting_on("transactionid"), 30, "the worker's commit")
+        go_on()
+        assert deletion.result(timeout=30) >= 1
+        assert writer.result(timeout=30) == "refused"
     assert not Run.objects.filter(pk=run.pk).exists() and not RunEvent.objects.filter(run_id=run.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("first", ["deletion", "run"])
+def test_a_run_started_while_its_network_is_deleted_gets_a_clear_answer(user, client_of, first):
+    """Whichever comes first, the other is refused with a reason, never a 500: a network in training is not
+    deleted, and a deleted network starts no run."""
+    postgresql_only()
+    network = Network.create(user, "cnn", example("digits_cnn"))
+    deleting, starting = client_of(user), client_of(user)
+
+    def delete():
+        return deleting.delete(f"/api/networks/{network.pk}")
+
+    def start():
+        return post(starting, "/api/runs", {"network_id": network.pk, "dataset": "digits"})
+
+    paused, then = (delete, start) if first == "deletion" else (start, delete)
+    table, operation = ("builder_network", "DELETE") if first == "deletion" else ("training_run", "INSERT")
+    with paused_after(operation, table) as go_on, ThreadPoolExecutor(max_workers=2) as pool:
+        earlier = in_thread(pool, paused)
+        wait_until(lambda: waiting_on("advisory"), 30, f"the {first} to pause before its commit")
+        later = in_thread(pool, then)
+        wait_until(lambda: later.done() or waiting_on("transactionid", "tuple"), 30, "the second request")
+        go_on()
+        earlier, later = earlier.result(timeout=30), later.result(timeout=30)
+    assert earlier.status_code in (201, 204), earlier.content
+    if first == "deletion":
+        assert later.status_code == 404 and later.json()["detail"] == "the network was deleted meanwhile"
+        assert not Network.objects.filter(pk=network.pk).exists() and not Run.objects.exists()
+    else:
+        assert later.status_code == 409 and f"run {earlier.json()['id']} of network" in later.json()["detail"]
+        assert Run.objects.filter(network=network).count() == 1
