@@ -32,6 +32,8 @@ router = Router(tags=["training"])
 
 PREVIEW_SAMPLES = 8
 MAX_PREVIEW_SAMPLES = 500  # enough for a scatter of a point cloud, small enough to send in one response
+# Ids as the database can hold them: a larger number is refused (422) before a query could overflow.
+MAX_ID = 2**63 - 1
 
 
 # --- schemas ------------------------------------------------------------------------------------------
@@ -204,7 +206,7 @@ def create_run(request: HttpRequest, payload: RunIn):
 
 
 @router.get("/runs", response=list[RunOut], summary="Your runs, newest first")
-def list_runs(request: HttpRequest, network_id: int | None = None):
+def list_runs(request: HttpRequest, network_id: int | None = Query(None, ge=1, le=MAX_ID)):
     lifecycle.reap_lost_runs()
     found = Run.objects.filter(owner=request.user).select_related("version")
     if network_id is not None:
@@ -295,9 +297,6 @@ def predict(request: HttpRequest, run_id: int, payload: PredictIn):
 
 
 # --- share links -------------------------------------------------------------------------------------
-
-# Ids as the database can hold them: a larger number is refused (422) before a query could overflow.
-MAX_ID = 2**63 - 1
 
 
 class ShareIn(Schema):
