@@ -225,8 +225,10 @@ def _network_out(network: Network, analysis: Analysis | None = None) -> dict:
             "analysis": (analysis or analysed(network.graph)).summary()}
 
 
-def _own(request: HttpRequest, network_id: int) -> Network:
-    return get_object_or_404(Network, id=network_id, owner=request.user)
+def _own(request: HttpRequest, network_id: int, *, locked: bool = False) -> Network:
+    """One of the user's networks; `locked`, inside a transaction: its row is locked until that ends."""
+    found = Network.objects.select_for_update() if locked else Network.objects
+    return get_object_or_404(found, id=network_id, owner=request.user)
 
 
 def _export(graph: dict) -> dict:
@@ -329,7 +331,7 @@ def get_network(request: HttpRequest, network_id: int):
 def update_network(request: HttpRequest, network_id: int, payload: NetworkPatch):
     analysis = storable(payload.graph) if payload.graph is not None else None
     with transaction.atomic():
-        network = get_object_or_404(Network.objects.select_for_update(), id=network_id, owner=request.user)
+        network = _own(request, network_id, locked=True)
         if payload.base_version is not None and payload.base_version != network.version:
             return Status(409, {"detail": f"the network was saved as version {network.version} since version "
                                    f"{payload.base_version}; reload it before saving"})
@@ -347,7 +349,7 @@ def delete_network(request: HttpRequest, network_id: int):
     with transaction.atomic():  # a refusal (InUse, from training's pre_delete receiver) undoes only this
         # Locked before its runs are looked at, as a run being created locks it: a run is either seen here (and
         # refuses the deletion while in progress) or refused for want of its network.
-        get_object_or_404(Network.objects.select_for_update(), id=network_id, owner=request.user).delete()
+        _own(request, network_id, locked=True).delete()
     return Status(204, None)
 
 

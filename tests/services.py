@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -11,6 +12,8 @@ import time
 import uuid
 from collections import deque
 from pathlib import Path
+
+from django.db import connection
 
 from config.embedded_redis import die_with_parent, free_port, port_accepts
 
@@ -36,6 +39,18 @@ def wait_until(condition, timeout: float, what: str, interval: float = 0.05):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
+
+
+def own_connection(work):
+    """`work`, made to run in a thread of its own: the database connection Django opens for that thread is
+    closed when it ends, so none is left open on the test database when it is emptied."""
+    @functools.wraps(work)
+    def closing(*args, **kwargs):
+        try:
+            return work(*args, **kwargs)
+        finally:
+            connection.close()
+    return closing
 
 
 class Service:

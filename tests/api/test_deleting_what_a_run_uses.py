@@ -1,6 +1,7 @@
 """Deleting a network or an upload that a run in progress uses is refused with the run named; a run's files
-go with it, and a new run finds none under its id; and a finished run whose upload is gone can be neither resumed
-nor forked."""
+go with it, and a new run finds none under its id; a finished run whose upload is gone can be neither resumed
+nor forked; and a deletion that meets a write at the same moment (a worker's event, a run being started) is
+answered clearly on both sides."""
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +20,7 @@ from training.models import Run, RunEvent, UploadedDataset
 
 from tests.graphs import example
 from tests.http import post
-from tests.services import wait_until
+from tests.services import own_connection, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -117,15 +118,6 @@ def waiting_on(*events: str) -> bool:
         return cursor.fetchone()[0] > 0
 
 
-def in_thread(pool, work):
-    def closing():
-        try:
-            return work()
-        finally:
-            connection.close()
-    return pool.submit(closing)
-
-
 def postgresql_only():
     if connection.vendor != "postgresql":
         pytest.skip("only PostgreSQL lets these writes run at once")
@@ -150,9 +142,9 @@ def test_a_run_is_deleted_even_when_its_worker_stores_an_event_meanwhile(user):
             return "refused"  # the worker takes this as its run being gone
 
     with paused_after("DELETE", "training_runevent") as go_on, ThreadPoolExecutor(max_workers=2) as pool:
-        writer = in_thread(pool, store_an_event)
+        writer = pool.submit(own_connection(store_an_event))
         assert stored.wait(30)
-        deletion = in_thread(pool, lambda: Run.objects.filter(pk=run.pk).delete()[0])
+        deletion = pool.submit(own_connection(lambda: Run.objects.filter(pk=run.pk).delete()[0]))
         wait_until(lambda: waiting_on("advisory"), 30, "the deletion to pause after the run's events went")
         commit.set()
         wait_until(lambda: writer.done() or waiting_on("transactionid"), 30, "the worker's commit")
@@ -180,9 +172,9 @@ def test_a_run_started_while_its_network_is_deleted_gets_a_clear_answer(user, cl
     paused, then = (delete, start) if first == "deletion" else (start, delete)
     table, operation = ("builder_network", "DELETE") if first == "deletion" else ("training_run", "INSERT")
     with paused_after(operation, table) as go_on, ThreadPoolExecutor(max_workers=2) as pool:
-        earlier = in_thread(pool, paused)
+        earlier = pool.submit(own_connection(paused))
         wait_until(lambda: waiting_on("advisory"), 30, f"the {first} to pause before its commit")
-        later = in_thread(pool, then)
+        later = pool.submit(own_connection(then))
         wait_until(lambda: later.done() or waiting_on("transactionid", "tuple"), 30, "the second request")
         go_on()
         earlier, later = earlier.result(timeout=30), later.result(timeout=30)

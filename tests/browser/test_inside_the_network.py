@@ -4,7 +4,6 @@ decision boundary of a classifier of points; and, for a trained run, its misclas
 sample inspector."""
 
 import pytest
-from django.db import connection
 from playwright.sync_api import expect
 
 from builder.graph import Limits, analyze
@@ -38,20 +37,17 @@ def stats(node_id, step):
 
 def feed_insight(run, records, epochs):
     """layer_stats and epoch events (with confusion matrices) as a worker with statistics on sends them."""
-    try:
-        for step in range(1, records + 1):
-            dead = {"act2": "80% of its units were zero for the whole batch (dead ReLUs)"}
-            warnings = dead if step == records else {}
-            publish(run, "layer_stats", {"epoch": 1, "step": step * 10, "nodes": {n: stats(n, step) for n in NODES},
-                                         "warnings": warnings})
-        for epoch in range(1, epochs + 1):
-            confusion = [[(epoch * 5 if i == j else 1) for j in range(10)] for i in range(10)]
-            confusion[0][1] = 5  # class 0 often taken for class 1
-            publish(run, "epoch", {"epoch": epoch, "train_loss": 1 / epoch, "train_accuracy": 0.5, "val_loss": 1.0,
-                                   "val_accuracy": 0.5, "lr": 1e-3, "samples_per_s": 9e3, "epoch_time_s": 0.1,
-                                   "eta_s": 1, "best": True, "confusion": confusion})
-    finally:
-        connection.close()
+    for step in range(1, records + 1):
+        dead = {"act2": "80% of its units were zero for the whole batch (dead ReLUs)"}
+        warnings = dead if step == records else {}
+        publish(run, "layer_stats", {"epoch": 1, "step": step * 10, "nodes": {n: stats(n, step) for n in NODES},
+                                     "warnings": warnings})
+    for epoch in range(1, epochs + 1):
+        confusion = [[(epoch * 5 if i == j else 1) for j in range(10)] for i in range(10)]
+        confusion[0][1] = 5  # class 0 often taken for class 1
+        publish(run, "epoch", {"epoch": epoch, "train_loss": 1 / epoch, "train_accuracy": 0.5, "val_loss": 1.0,
+                               "val_accuracy": 0.5, "lr": 1e-3, "samples_per_s": 9e3, "epoch_time_s": 0.1,
+                               "eta_s": 1, "best": True, "confusion": confusion})
 
 
 def fed_run(user, net, dataset="digits"):
@@ -104,10 +100,7 @@ def test_layer_statistics_colour_the_graph_and_the_slider_scrubs_through_them(pa
 
 
 def publish_one_more(run):
-    try:
-        publish(run, "layer_stats", {"epoch": 2, "step": 50, "nodes": {n: stats(n, 5) for n in NODES}, "warnings": {}})
-    finally:
-        connection.close()
+    publish(run, "layer_stats", {"epoch": 2, "step": 50, "nodes": {n: stats(n, 5) for n in NODES}, "warnings": {}})
 
 
 def test_the_confusion_matrix_shows_per_class_precision_and_recall_of_a_chosen_epoch(page, user):
@@ -129,16 +122,13 @@ def test_the_confusion_matrix_shows_per_class_precision_and_recall_of_a_chosen_e
 
 
 def feed_boundary(run):
-    try:
-        xs = [-1.5 + 0.1 * i for i in range(40)]
-        grid = [[int(x > 0) for x in xs] for _ in xs]
-        publish(run, "epoch", {"epoch": 1, "train_loss": 0.5, "train_accuracy": 0.8, "val_loss": 0.5,
-                               "val_accuracy": 0.8, "lr": 1e-3, "samples_per_s": 9e3, "epoch_time_s": 0.1, "eta_s": 1,
-                               "best": True, "confusion": [[40, 10], [5, 45]],
-                               "boundary": {"x": xs, "y": xs, "predicted": grid,
-                                            "confidence": [[0.9] * 40 for _ in xs]}})
-    finally:
-        connection.close()
+    xs = [-1.5 + 0.1 * i for i in range(40)]
+    grid = [[int(x > 0) for x in xs] for _ in xs]
+    publish(run, "epoch", {"epoch": 1, "train_loss": 0.5, "train_accuracy": 0.8, "val_loss": 0.5,
+                           "val_accuracy": 0.8, "lr": 1e-3, "samples_per_s": 9e3, "epoch_time_s": 0.1, "eta_s": 1,
+                           "best": True, "confusion": [[40, 10], [5, 45]],
+                           "boundary": {"x": xs, "y": xs, "predicted": grid,
+                                        "confidence": [[0.9] * 40 for _ in xs]}})
 
 
 def test_a_classifier_of_points_shows_its_decision_boundary_under_the_points(page, user):

@@ -11,7 +11,6 @@ import numpy as np
 import onnxruntime
 import pytest
 import torch
-from django.db import connection
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
@@ -23,7 +22,7 @@ from training.storage import read_checkpoint
 
 from tests.graphs import example
 from tests.live.runs import post, run_state, start, wait_for
-from tests.services import ROOT, wait_until
+from tests.services import ROOT, own_connection, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -88,14 +87,8 @@ def test_a_client_that_reconnects_gets_exactly_what_it_missed(ada, server):
 def publish_from_a_thread(run, kind, data):
     """publish() in a thread of its own: once a browser test has run in this session, Playwright's event loop
     lives in this thread, where async_to_sync refuses to work."""
-    def send():
-        try:
-            return publish(run, kind, data)
-        finally:
-            connection.close()  # the thread's own
-
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(send).result()
+        return pool.submit(own_connection(publish), run, kind, data).result()
 
 
 def test_an_idle_websocket_stays_open_and_still_delivers(ada, server):

@@ -7,14 +7,13 @@ from concurrent.futures import ThreadPoolExecutor
 import psutil
 import pytest
 from django.core.files.storage import default_storage
-from django.db import close_old_connections
 
 from builder.models import Network
 from training.models import Run, RunEvent
 
 from tests.graphs import example
 from tests.live.runs import post, start, wait_for
-from tests.services import wait_until
+from tests.services import own_connection, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,12 +48,10 @@ def test_the_per_user_cap_holds_under_fifty_concurrent_requests(user, client_of,
     network = Network.create(user, "cnn", example("digits_cnn"))
     clients = [client_of(user) for _ in range(50)]
 
+    @own_connection
     def create(client):
-        try:
-            return post(client, "/api/runs", {"network_id": network.pk, "dataset": "digits",
-                                               "config": {"epochs": 500}}).status_code
-        finally:
-            close_old_connections()
+        return post(client, "/api/runs", {"network_id": network.pk, "dataset": "digits",
+                                           "config": {"epochs": 500}}).status_code
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         answers = list(pool.map(create, clients))
